@@ -1,0 +1,44 @@
+# Two commands for a newcomer: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8787
+
+.PHONY: run test lint typecheck pytest benchmark clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.run-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.run-installed
+
+run: $(VENV)/.run-installed
+	$(BIN)/linq-server serve --host $(HOST) --port $(PORT)
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: $(VENV)/.dev-installed
+	$(BIN)/mypy
+
+# The suite runs on SQLite, then again on PostgreSQL when LINQ_SERVER_TEST_POSTGRES_URL is set.
+pytest: $(VENV)/.dev-installed
+	env -u LINQ_SERVER_TEST_POSTGRES_URL $(BIN)/pytest
+	@if [ -n "$$LINQ_SERVER_TEST_POSTGRES_URL" ]; then echo "== again on PostgreSQL"; $(BIN)/pytest; fi
+
+test: lint typecheck pytest
+
+benchmark: $(VENV)/.dev-installed
+	$(BIN)/python -m benchmarks.webhooks
+	$(BIN)/python -m benchmarks.participants
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

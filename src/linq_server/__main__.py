@@ -1,0 +1,3 @@
+from linq_server.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""HTTP only: routes parse, call one domain function, and shape the response."""

@@ -1,0 +1,145 @@
+"""The command line: serve, migrate, partners."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.panel import Panel
+
+from linq_server.config import Settings
+from linq_server.domain import partners
+from linq_server.domain.errors import LinqError
+from linq_server.store.database import Database
+from linq_server.store.migrate import migrate as run_migrations
+from linq_server.store.partners import Partner, PhoneLine
+
+app = typer.Typer(help="linq-server: the Linq Partner API v3, self-hosted.", no_args_is_help=True)
+partners_app = typer.Typer(help="Manage partners (API accounts).", no_args_is_help=True)
+app.add_typer(partners_app, name="partners")
+console = Console()
+
+
+def _sandbox_key(settings: Settings) -> str:
+    """The configured key, or one made once and kept (owner-only) in the data folder."""
+    if settings.api_key:
+        return settings.api_key
+    path = Path(settings.data_dir) / "sandbox-api-key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = partners.generate_api_key()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+async def _ensure_sandbox(settings: Settings) -> partners.NewPartner:
+    db = Database(settings.database_url)
+    try:
+        return await partners.ensure_partner(
+            db, partners.SANDBOX_PARTNER_NAME, settings.sandbox_phone_numbers, _sandbox_key(settings)
+        )
+    finally:
+        await db.close()
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8787,
+) -> None:
+    """Migrate the database, make sure the sandbox partner exists, and serve the API."""
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    run_migrations(settings.database_url)
+    sandbox = asyncio.run(_ensure_sandbox(settings))
+    base_url = f"http://{host}:{port}/api/partner"
+    lines = "\n".join(f"  {line.phone_number}" for line in sandbox.lines)
+    console.print(
+        Panel(
+            f"[bold]Base URL[/]  {base_url}\n[bold]API key[/]   {sandbox.api_key}\n[bold]Lines[/]\n{lines}\n\n"
+            f"[dim]For linq-python:[/]\nLINQ_API_V3_BASE_URL={base_url}\nLINQ_API_V3_API_KEY={sandbox.api_key}",
+            title="linq-server is ready",
+            expand=False,
+        ),
+        soft_wrap=True,
+    )
+    from linq_server.app import create_app
+
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower())
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations (Alembic upgrade to head)."""
+    settings = Settings()
+    run_migrations(settings.database_url)
+    console.print("database is up to date")
+
+
+@partners_app.command("create")
+def partners_create(
+    name: Annotated[str, typer.Option(help="A unique name for the partner.")],
+    phone_number: Annotated[
+        list[str] | None, typer.Option("--phone-number", help="An E.164 line for the partner (repeatable).")
+    ] = None,
+) -> None:
+    """Create a partner; prints its id, its API key (shown once) and its lines as JSON."""
+    settings = Settings()
+    run_migrations(settings.database_url)
+
+    async def create() -> partners.NewPartner:
+        db = Database(settings.database_url)
+        try:
+            return await partners.create_partner(db, name, phone_number or [])
+        finally:
+            await db.close()
+
+    try:
+        created = asyncio.run(create())
+    except LinqError as error:
+        console.print(f"[red]error:[/] {error.message}")
+        raise typer.Exit(1) from error
+    typer.echo(
+        json.dumps(
+            {
+                "partner_id": created.partner.id,
+                "api_key": created.api_key,
+                "phone_numbers": [line.phone_number for line in created.lines],
+            }
+        )
+    )
+
+
+@partners_app.command("list")
+def partners_list() -> None:
+    """List partners and their lines (never their keys)."""
+    settings = Settings()
+    run_migrations(settings.database_url)
+
+    async def load() -> list[tuple[Partner, list[PhoneLine]]]:
+        db = Database(settings.database_url)
+        try:
+            return await partners.list_partners(db)
+        finally:
+            await db.close()
+
+    for partner, lines in asyncio.run(load()):
+        typer.echo(
+            json.dumps(
+                {"partner_id": partner.id, "name": partner.name, "phone_numbers": [x.phone_number for x in lines]}
+            )
+        )
+
+
+def main() -> None:
+    app()

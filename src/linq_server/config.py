@@ -1,0 +1,30 @@
+"""Settings read from the environment (``LINQ_SERVER_*``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_PHONE_NUMBERS = ("+12025550100", "+12025550101")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LINQ_SERVER_", extra="ignore")
+
+    database_url: str = "sqlite:///./data/linq.db"
+    api_key: str | None = None
+    phone_numbers: str = ",".join(DEFAULT_PHONE_NUMBERS)
+    log_level: str = "INFO"
+    data_dir: Path = Path("./data")
+    sandbox: bool = True
+
+    @field_validator("log_level")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper()
+
+    @property
+    def sandbox_phone_numbers(self) -> list[str]:
+        return [number.strip() for number in self.phone_numbers.split(",") if number.strip()]

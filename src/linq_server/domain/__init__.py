@@ -1,0 +1,1 @@
+"""The rules of the Linq API, free of HTTP and SQL."""

@@ -1,0 +1,61 @@
+"""Typed errors of the Linq API. Each carries its HTTP status and Linq error code.
+
+The API layer turns every ``LinqError`` into the documented envelope in one place
+(``api/errors.py``); domain code just raises.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class LinqError(Exception):
+    status: ClassVar[int] = 500
+    code: ClassVar[int] = 3006
+    default_message: ClassVar[str] = "Internal server error"
+    # The SDK retries 409s unless told otherwise; permanent conflicts say so.
+    should_retry: ClassVar[bool | None] = None
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or self.default_message
+        super().__init__(self.message)
+
+
+class MissingRequiredField(LinqError):
+    status, code, default_message = 400, 1001, "Missing required field"
+
+
+class InvalidPhoneNumber(LinqError):
+    status, code, default_message = 400, 1002, "Phone number must be in E.164 format"
+
+
+class InvalidRequestBody(LinqError):
+    status, code, default_message = 400, 1003, "Invalid request body"
+
+
+class InvalidMessageContent(LinqError):
+    status, code, default_message = 400, 1004, "Invalid message content"
+
+
+class InvalidParameterValue(LinqError):
+    status, code, default_message = 400, 1005, "Invalid parameter value"
+
+
+class MethodNotAllowed(LinqError):
+    status, code, default_message = 405, 1005, "Method not allowed"
+
+
+class Unauthorized(LinqError):
+    status, code, default_message = 401, 2004, "Unauthorized - missing or invalid authentication token"
+
+
+class ResourceNotFound(LinqError):
+    status, code, default_message = 404, 2001, "Resource not found"
+
+
+class PhoneNumberPermissionDenied(LinqError):
+    status, code, default_message = 403, 2006, "Phone number permission denied"
+
+
+class InternalError(LinqError):
+    status, code, default_message = 500, 3006, "Internal server error"

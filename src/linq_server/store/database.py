@@ -1,0 +1,112 @@
+"""The database handle. Every SQLite/PostgreSQL difference lives in this module.
+
+* SQLite: WAL mode, foreign keys on, a busy timeout; reads use a pool, while every write
+  transaction goes through ONE connection that starts with ``BEGIN IMMEDIATE`` (the single
+  writer), so concurrent writers queue instead of failing with "database is locked".
+* PostgreSQL: one asyncpg pool for reads and writes; row locks (``FOR UPDATE``) serialise
+  conflicting writers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool
+
+
+def async_url(url: str) -> str:
+    """Turn a user-facing URL (``sqlite:///…``, ``postgresql://…``) into its async-driver form."""
+    parsed = make_url(url)
+    if parsed.drivername in ("sqlite", "sqlite+aiosqlite"):
+        return parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
+    if parsed.drivername in ("postgresql", "postgres", "postgresql+asyncpg"):
+        return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+    raise ValueError(f"unsupported database URL scheme: {parsed.drivername}")
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).drivername.startswith("sqlite")
+
+
+def ensure_sqlite_folder(url: str) -> None:
+    """Create the folder of a file-backed SQLite database."""
+    database = make_url(url).database
+    if is_sqlite(url) and database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class Database:
+    """Owns the engines; hands out read and write transactions."""
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = url
+        self.sqlite = is_sqlite(url)
+        driver_url = async_url(url)
+        if self.sqlite:
+            ensure_sqlite_folder(url)
+            self._reader = create_async_engine(driver_url, poolclass=AsyncAdaptedQueuePool, pool_size=4, max_overflow=0)
+            self._writer = create_async_engine(
+                driver_url, poolclass=AsyncAdaptedQueuePool, pool_size=1, max_overflow=0, pool_timeout=60
+            )
+            _configure_sqlite(self._reader, immediate=False)
+            _configure_sqlite(self._writer, immediate=True)
+        else:
+            self._reader = create_async_engine(driver_url, pool_size=pool_size, max_overflow=pool_size)
+            self._writer = self._reader
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A read-only transaction (a consistent snapshot)."""
+        async with self._reader.begin() as connection:
+            yield connection
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction; committed when the block ends without an exception."""
+        async with self._writer.begin() as connection:
+            yield connection
+
+    def for_update(self, statement: sa.Select[Any]) -> sa.Select[Any]:
+        """Lock the selected rows until commit (PostgreSQL); SQLite's single writer already serialises."""
+        return statement if self.sqlite else statement.with_for_update()
+
+    def skip_locked(self, statement: sa.Select[Any]) -> sa.Select[Any]:
+        """Claim rows no other transaction holds (PostgreSQL); a no-op under SQLite's single writer."""
+        return statement if self.sqlite else statement.with_for_update(skip_locked=True)
+
+    async def ping(self) -> bool:
+        try:
+            async with self._reader.connect() as connection:
+                await connection.execute(sa.text("SELECT 1"))
+        except Exception:
+            return False
+        return True
+
+    async def close(self) -> None:
+        await self._reader.dispose()
+        if self._writer is not self._reader:
+            await self._writer.dispose()

@@ -1,0 +1,114 @@
+"""No input, however malformed, makes the server answer 500."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from linq_server.app import create_app
+from linq_server.config import Settings
+from linq_server.domain import partners
+from tests.support.phones import new_phone
+
+PATHS = [
+    "/v3/phone_numbers",
+    "/v3/phonenumbers",
+    "/v3/chats",
+    "/v3/chats/00000000-0000-0000-0000-000000000000",
+    "/v3/chats/not-a-uuid/participants",
+    "/v3/chats/00000000-0000-0000-0000-000000000000/participants",
+    "/v3/webhook-subscriptions",
+    "/v3/webhook-subscriptions/whatever",
+    "/v3/webhook-events",
+]
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=10,
+)
+bodies = st.one_of(
+    st.binary(max_size=64),
+    json_values.map(lambda value: json.dumps(value).encode()),
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "handle",
+                "from",
+                "to",
+                "message",
+                "target_url",
+                "subscribed_events",
+                "is_active",
+                "display_name",
+                "phone_numbers",
+            ]
+        ),
+        json_values,
+        max_size=4,
+    ).map(lambda value: json.dumps(value).encode()),
+)
+
+
+class Driver:
+    """Runs the real app in one private event loop, so hypothesis (sync) can call it many times."""
+
+    def __init__(self, app_settings: Settings) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.app = create_app(app_settings)
+        self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="http://testserver")
+        self.key = self.loop.run_until_complete(self._make_partner())
+
+    async def _make_partner(self) -> str:
+        created = await partners.create_partner(self.app.state.services.db, f"fuzz-{new_phone()}", [new_phone()])
+        return created.api_key
+
+    def request(self, *args: Any, **kwargs: Any) -> httpx.Response:
+        return self.loop.run_until_complete(self.client.request(*args, **kwargs))
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.client.aclose())
+        self.loop.run_until_complete(self.app.state.services.db.close())
+        self.loop.close()
+
+
+@pytest.fixture(scope="module")
+def http(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Driver]:
+    driver = Driver(Settings(database_url=database_url, data_dir=tmp_path_factory.mktemp("fuzz")))
+    yield driver
+    driver.close()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    method=st.sampled_from(["GET", "POST", "PUT", "PATCH", "DELETE"]),
+    path=st.sampled_from(PATHS) | st.text(alphabet="abc/-_.%0123456789", max_size=30).map(lambda p: "/v3/" + p),
+    body=bodies,
+    content_type=st.sampled_from(["application/json", "text/plain", "", "application/x-www-form-urlencoded"]),
+    authorized=st.booleans(),
+    query=st.dictionaries(st.sampled_from(["limit", "cursor", "from", "to", "version"]), st.text(max_size=8)),
+)
+def test_no_request_yields_a_500(
+    http: Driver,
+    method: str,
+    path: str,
+    body: bytes,
+    content_type: str,
+    authorized: bool,
+    query: dict[str, str],
+) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+    if authorized:
+        headers["Authorization"] = f"Bearer {http.key}"
+    response = http.request(method, "/api/partner" + path, content=body, headers=headers, params=query)
+    assert response.status_code < 500, response.text
+    assert "x-trace-id" in response.headers
+    if response.status_code >= 400:
+        assert response.json()["success"] is False

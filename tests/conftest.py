@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from linq_server.app import create_app
+from linq_server.config import Settings
+from linq_server.domain import partners
+from linq_server.store.database import Database
+from tests.support.databases import DatabaseFactory
+from tests.support.phones import new_phone
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseFactory]:
+    factory = DatabaseFactory(tmp_path_factory.mktemp("databases"))
+    yield factory
+    factory.drop_all()
+
+
+@pytest.fixture(scope="session")
+def database_url(databases: DatabaseFactory) -> str:
+    """One migrated database shared by the tests of a run; tests isolate themselves by partner."""
+    return databases.new()
+
+
+@pytest.fixture
+def fresh_database_url(databases: DatabaseFactory) -> str:
+    """A migrated database of this test's own, for tests that look at global state (the job queue)."""
+    return databases.new()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(database_url=database_url, data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    database = Database(settings.database_url)
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@dataclass
+class PartnerAccount:
+    id: str
+    api_key: str
+    lines: list[str]
+
+
+async def make_partner(db: Database, lines: int = 2) -> PartnerAccount:
+    created = await partners.create_partner(db, f"partner-{uuid.uuid4().hex[:8]}", [new_phone(0) for _ in range(lines)])
+    return PartnerAccount(created.partner.id, created.api_key, [line.phone_number for line in created.lines])
+
+
+@pytest.fixture
+async def partner(db: Database) -> PartnerAccount:
+    return await make_partner(db)
+
+
+@pytest.fixture
+async def client(app: FastAPI, partner: PartnerAccount) -> AsyncIterator[httpx.AsyncClient]:
+    """An in-process client authenticated as ``partner``."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(
+        transport=transport,
+        base_url="http://testserver/api/partner",
+        headers={"Authorization": f"Bearer {partner.api_key}"},
+    ) as http:
+        yield http

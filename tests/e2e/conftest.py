@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from linq import LinqAPIV3
+
+from linq_server.domain.partners import generate_api_key
+from tests.support.phones import new_phone
+from tests.support.server import ServerProcess
+
+
+@pytest.fixture
+def server(fresh_database_url: str, tmp_path: Path) -> Iterator[ServerProcess]:
+    process = ServerProcess(fresh_database_url, tmp_path / "data", generate_api_key(), [new_phone(0), new_phone(0)])
+    process.start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def sdk(server: ServerProcess) -> Iterator[LinqAPIV3]:
+    with LinqAPIV3(api_key=server.api_key, base_url=server.base_url, _strict_response_validation=True) as client:
+        yield client

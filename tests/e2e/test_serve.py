@@ -1,0 +1,50 @@
+"""The real ``linq-server serve`` process, called through the official SDK."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+from linq import AuthenticationError, LinqAPIV3
+
+from tests.support.server import ServerProcess
+
+
+def test_sdk_lists_the_configured_lines(server: ServerProcess, sdk: LinqAPIV3) -> None:
+    current = sdk.phone_numbers.list()
+    assert [line.phone_number for line in current.phone_numbers] == server.phone_numbers
+    assert all(line.reputation.status == "HEALTHY" for line in current.phone_numbers)
+    with pytest.warns(DeprecationWarning):
+        legacy = sdk.phonenumbers.list()
+    assert [line.phone_number for line in legacy.phone_numbers] == server.phone_numbers
+    assert [line.id for line in legacy.phone_numbers] == [line.id for line in current.phone_numbers]
+
+
+def test_sdk_with_a_wrong_key_gets_an_authentication_error(server: ServerProcess) -> None:
+    client = LinqAPIV3(api_key="wrong", base_url=server.base_url, _strict_response_validation=True)
+    with client, pytest.raises(AuthenticationError) as caught:
+        client.phone_numbers.list()
+    assert caught.value.status_code == 401
+    assert caught.value.body == {
+        "status": 401,
+        "code": 2004,
+        "message": "Unauthorized - missing or invalid authentication token",
+    }
+    assert re.fullmatch(r"[0-9a-f]{32}", caught.value.response.headers["x-trace-id"])
+
+
+def test_serve_prints_what_a_newcomer_needs(server: ServerProcess) -> None:
+    printed = server.log()
+    assert f"LINQ_API_V3_BASE_URL={server.base_url}" in printed
+    assert f"LINQ_API_V3_API_KEY={server.api_key}" in printed
+    for line in server.phone_numbers:
+        assert line in printed
+
+
+def test_restart_keeps_the_partner_and_its_lines(server: ServerProcess) -> None:
+    before = httpx.get(f"{server.base_url}/v3/phone_numbers", headers={"Authorization": f"Bearer {server.api_key}"})
+    server.stop()
+    server.start()
+    after = httpx.get(f"{server.base_url}/v3/phone_numbers", headers={"Authorization": f"Bearer {server.api_key}"})
+    assert after.json() == before.json()

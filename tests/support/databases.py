@@ -1,0 +1,67 @@
+"""Test databases: a fresh SQLite file, or a fresh PostgreSQL database, migrated to head."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+from linq_server.store.migrate import migrate
+
+POSTGRES_URL = os.environ.get("LINQ_SERVER_TEST_POSTGRES_URL")
+
+
+def _admin_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _pg(url: str, statement: str) -> None:
+    connection = await asyncpg.connect(_admin_dsn(url))
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+class DatabaseFactory:
+    """Makes migrated databases cheaply: one template is migrated, every database copies it."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.created: list[str] = []
+        self.template = self._new_name()
+        if POSTGRES_URL:
+            asyncio.run(_pg(POSTGRES_URL, f'CREATE DATABASE "{self.template}"'))
+            migrate(self._pg_url(self.template))
+        else:
+            migrate(self._sqlite_url(self.template))
+
+    def _new_name(self) -> str:
+        return f"linq_test_{uuid.uuid4().hex[:12]}"
+
+    def _pg_url(self, name: str) -> str:
+        assert POSTGRES_URL
+        return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+
+    def _sqlite_url(self, name: str) -> str:
+        return f"sqlite:///{self.folder / name}.db"
+
+    def new(self) -> str:
+        name = self._new_name()
+        self.created.append(name)
+        if POSTGRES_URL:
+            asyncio.run(_pg(POSTGRES_URL, f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'))
+            return self._pg_url(name)
+        shutil.copy(self.folder / f"{self.template}.db", self.folder / f"{name}.db")
+        return self._sqlite_url(name)
+
+    def drop_all(self) -> None:
+        if not POSTGRES_URL:
+            return
+        for name in [*self.created, self.template]:
+            asyncio.run(_pg(POSTGRES_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import string
+
+import phonenumbers
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from linq_server.domain.errors import InvalidPhoneNumber
+from linq_server.domain.handles import parse_email, parse_handle, parse_phone_number, region_of
+
+# Valid numbers built from real country calling codes, so they pass libphonenumber's possibility check.
+_example_numbers = [
+    phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+    for region in ("US", "GB", "FR", "DE", "IN", "BR", "JP", "AU")
+    if (example := phonenumbers.example_number(region)) is not None
+]
+
+
+@pytest.mark.parametrize("number", _example_numbers)
+def test_valid_e164_numbers_are_kept_as_they_are(number: str) -> None:
+    assert parse_phone_number(number) == number
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "+",
+        "12025550100",
+        "+1 202 555 0100",
+        "+1-202-555-0100",
+        "(202) 555-0100",
+        "+0123456789",
+        "+1202555010012345678",
+        "+12",
+        "++12025550100",
+        "+1202555010a",
+        " +12025550100",
+    ],
+)
+def test_anything_but_strict_e164_is_refused_with_1002(raw: str) -> None:
+    with pytest.raises(InvalidPhoneNumber) as caught:
+        parse_phone_number(raw)
+    assert (caught.value.status, caught.value.code) == (400, 1002)
+    assert caught.value.message == "Phone number must be in E.164 format"
+
+
+@given(st.text(alphabet=string.printable, max_size=20))
+def test_phone_parser_either_refuses_or_returns_strict_e164(raw: str) -> None:
+    try:
+        parsed = parse_phone_number(raw)
+    except InvalidPhoneNumber:
+        return
+    assert parsed == raw
+    assert parsed.startswith("+") and parsed[1:].isdigit() and len(parsed) <= 16
+
+
+@given(st.sampled_from(_example_numbers))
+def test_phone_handles_round_trip(number: str) -> None:
+    handle = parse_handle(number)
+    assert handle.kind == "phone" and handle.value == number
+    assert parse_handle(handle.value) == handle
+
+
+@given(st.emails())
+def test_valid_emails_are_accepted_and_normalised_to_lower_case(email: str) -> None:
+    try:
+        normalised = parse_email(email)
+    except InvalidPhoneNumber:
+        # hypothesis' generator is RFC 5321-wide; the validator may refuse exotic forms, but never crash.
+        return
+    assert normalised == normalised.lower()
+    assert parse_email(normalised) == normalised  # idempotent
+    assert parse_handle(email).kind == "email"
+
+
+@pytest.mark.parametrize("raw", ["a@", "@example.com", "a@@example.com", "a b@example.com", "a@example"])
+def test_malformed_emails_are_refused_with_1002(raw: str) -> None:
+    with pytest.raises(InvalidPhoneNumber) as caught:
+        parse_handle(raw)
+    assert caught.value.code == 1002
+
+
+def test_emails_are_normalised_case_insensitively() -> None:
+    assert parse_handle("Jane.Doe@Example.COM").value == "jane.doe@example.com"
+
+
+def test_region_is_read_from_the_numbering_plan() -> None:
+    assert region_of("+442079460000") == "GB"
+    assert region_of("+12025550100") == "US"
