@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,26 +13,32 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from linq_server import __version__
-from linq_server.api import phone_numbers
-from linq_server.api.deps import Services
+from linq_server.api import phone_numbers, webhook_subscriptions
+from linq_server.api.deps import KeyCache
 from linq_server.api.errors import install_error_handlers
 from linq_server.api.trace import TraceMiddleware
+from linq_server.clock import Clock
 from linq_server.config import Settings
-from linq_server.store.database import Database
+from linq_server.services import build_services
 
 API_PREFIX = "/api/partner"
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings()
-    services = Services(settings=settings, db=Database(settings.database_url))
+def create_app(settings: Settings | None = None, *, run_worker: bool = False, clock: Clock | None = None) -> FastAPI:
+    """The ASGI app. With ``run_worker`` a job worker runs inside it, started and stopped with the app."""
+    services = build_services(settings or Settings(), clock)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        worker = services.worker() if run_worker else None
+        worker_task = asyncio.create_task(worker.run()) if worker else None
         try:
             yield
         finally:
-            await services.db.close()
+            if worker and worker_task:
+                worker.stop()
+                await worker_task
+            await services.close()
 
     app = FastAPI(
         title="linq-server",
@@ -42,8 +49,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.services = services
+    app.state.key_cache = KeyCache()
     install_error_handlers(app)
-    app.include_router(phone_numbers.router, prefix=API_PREFIX)
+    for module in (phone_numbers, webhook_subscriptions):
+        app.include_router(module.router, prefix=API_PREFIX)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:

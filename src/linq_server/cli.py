@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import os
+import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -14,9 +15,11 @@ import uvicorn
 from rich.console import Console
 from rich.panel import Panel
 
+from linq_server.app import create_app
 from linq_server.config import Settings
 from linq_server.domain import partners
 from linq_server.domain.errors import LinqError
+from linq_server.services import build_services
 from linq_server.store.database import Database
 from linq_server.store.migrate import migrate as run_migrations
 from linq_server.store.partners import Partner, PhoneLine
@@ -56,10 +59,11 @@ async def _ensure_sandbox(settings: Settings) -> partners.NewPartner:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8787,
+    worker: Annotated[bool, typer.Option(help="Also run a job worker in this process.")] = True,
 ) -> None:
-    """Migrate the database, make sure the sandbox partner exists, and serve the API."""
+    """Migrate the database, make sure the sandbox partner exists, and serve the API (and a worker)."""
     settings = Settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _configure_logging(settings)
     run_migrations(settings.database_url)
     sandbox = asyncio.run(_ensure_sandbox(settings))
     base_url = f"http://{host}:{port}/api/partner"
@@ -73,9 +77,35 @@ def serve(
         ),
         soft_wrap=True,
     )
-    from linq_server.app import create_app
+    uvicorn.run(create_app(settings, run_worker=worker), host=host, port=port, log_level=settings.log_level.lower())
 
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower())
+
+@app.command("worker")
+def worker_command(
+    concurrency: Annotated[int | None, typer.Option(help="Jobs run at once (default: settings).")] = None,
+) -> None:
+    """Run job workers only (no API); several such processes may share one PostgreSQL database."""
+    settings = Settings()
+    _configure_logging(settings)
+    run_migrations(settings.database_url)
+
+    async def run() -> None:
+        services = build_services(settings)
+        worker = services.worker(concurrency)
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, worker.stop)
+        console.print(f"worker {worker.id} running ({worker.concurrency} at once)")
+        try:
+            await worker.run()
+        finally:
+            await services.close()
+
+    asyncio.run(run())
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 @app.command()

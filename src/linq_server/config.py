@@ -18,7 +18,11 @@ class Settings(BaseSettings):
     phone_numbers: str = ",".join(DEFAULT_PHONE_NUMBERS)
     log_level: str = "INFO"
     data_dir: Path = Path("./data")
+    # Sandbox mode allows loopback webhook targets, so local receivers work; production refuses internal ones.
     sandbox: bool = True
+    secret_key: str | None = None
+    job_lease_seconds: float = 60.0
+    worker_concurrency: int = 32
 
     @field_validator("log_level")
     @classmethod

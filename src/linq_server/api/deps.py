@@ -8,9 +8,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from linq_server.config import Settings
 from linq_server.domain import partners
 from linq_server.domain.errors import Unauthorized
+from linq_server.services import Services
 from linq_server.store.database import Database
 from linq_server.store.partners import Partner
 
@@ -33,16 +33,14 @@ class KeyCache:
         return partner
 
 
-@dataclass
-class Services:
-    settings: Settings
-    db: Database
-    keys: KeyCache = field(default_factory=KeyCache)
-
-
 def services(request: Request) -> Services:
     result: Services = request.app.state.services
     return result
+
+
+def key_cache(request: Request) -> KeyCache:
+    cache: KeyCache = request.app.state.key_cache
+    return cache
 
 
 def trace_id(request: Request) -> str:
@@ -56,7 +54,7 @@ async def authenticated_partner(request: Request) -> Partner:
     key = key.strip()
     if scheme.lower() != "bearer" or not key:
         raise Unauthorized()
-    partner = await services(request).keys.partner_for(services(request).db, key)
+    partner = await key_cache(request).partner_for(services(request).db, key)
     if partner is None:
         raise Unauthorized()
     return partner

@@ -59,3 +59,12 @@ class PhoneNumberPermissionDenied(LinqError):
 
 class InternalError(LinqError):
     status, code, default_message = 500, 3006, "Internal server error"
+
+
+class StateConflict(LinqError):
+    status, code, default_message = 409, 2015, "Operation conflicts with current state"
+    should_retry = False
+
+
+class WebhookSubscriptionNotFound(LinqError):
+    status, code, default_message = 404, 2010, "Webhook subscription not found"

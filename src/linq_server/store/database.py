@@ -9,16 +9,33 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
+
+_TRANSACTION = "linq_transaction"
+
+
+@dataclass
+class _Transaction:
+    """What a write transaction carries besides its SQL: work to do after commit."""
+
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+    notified: set[str] = field(default_factory=set)
+
+
+def _transaction(connection: AsyncConnection) -> _Transaction:
+    state: _Transaction = connection.info[_TRANSACTION]
+    return state
 
 
 def async_url(url: str) -> str:
@@ -86,9 +103,46 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A write transaction; committed when the block ends without an exception."""
+        """A write transaction; committed when the block ends without an exception.
+
+        Callbacks registered with ``after_commit`` run once the commit has succeeded.
+        """
+        state = _Transaction()
         async with self._writer.begin() as connection:
-            yield connection
+            connection.info[_TRANSACTION] = state
+            try:
+                yield connection
+            finally:
+                connection.info.pop(_TRANSACTION, None)
+        for callback in state.after_commit:
+            callback()
+
+    @staticmethod
+    def after_commit(connection: AsyncConnection, callback: Callable[[], None]) -> None:
+        """Run ``callback`` after the write transaction of ``connection`` commits (never if it rolls back)."""
+        callbacks = _transaction(connection).after_commit
+        if callback not in callbacks:
+            callbacks.append(callback)
+
+    async def notify(self, connection: AsyncConnection, channel: str) -> None:
+        """Tell other processes something changed, at commit (PostgreSQL NOTIFY; SQLite has no peers to tell)."""
+        notified = _transaction(connection).notified
+        if not self.sqlite and channel not in notified:
+            notified.add(channel)
+            await connection.execute(sa.text("SELECT pg_notify(:channel, '')"), {"channel": channel})
+
+    async def listen(self, channel: str, callback: Callable[[], None]) -> Callable[[], Awaitable[None]] | None:
+        """Call ``callback`` whenever another process notifies ``channel``; returns a closer (None on SQLite)."""
+        if self.sqlite:
+            return None
+        dsn = make_url(self.url).set(drivername="postgresql").render_as_string(hide_password=False)
+        listener = await asyncpg.connect(dsn)
+        await listener.add_listener(channel, lambda *_args: callback())
+
+        async def close() -> None:
+            await listener.close()
+
+        return close
 
     def for_update(self, statement: sa.Select[Any]) -> sa.Select[Any]:
         """Lock the selected rows until commit (PostgreSQL); SQLite's single writer already serialises."""

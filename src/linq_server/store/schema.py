@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 
 metadata = sa.MetaData()
 
-# Timestamps are timezone-aware UTC everywhere.
-Timestamp = sa.DateTime(timezone=True)
+
+class Timestamp(sa.TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on both databases (SQLite keeps naive text, so UTC is re-attached)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
 
 partners = sa.Table(
     "partners",
     metadata,
     sa.Column("id", sa.String(36), primary_key=True),
     sa.Column("name", sa.String(200), nullable=False, unique=True),
-    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("created_at", Timestamp(), nullable=False),
 )
 
 api_keys = sa.Table(
@@ -25,7 +43,7 @@ api_keys = sa.Table(
     # SHA-256 of the key: keys are 256-bit random tokens, so a fast hash is enough and lookups stay O(1).
     sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("key_prefix", sa.String(16), nullable=False),
-    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("created_at", Timestamp(), nullable=False),
 )
 
 phone_numbers = sa.Table(
@@ -38,6 +56,87 @@ phone_numbers = sa.Table(
     sa.Column("country_code", sa.String(2), nullable=True),
     sa.Column("capabilities", sa.JSON, nullable=False),
     sa.Column("forwarding_number", sa.String(16), nullable=True),
-    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("created_at", Timestamp(), nullable=False),
     sa.Index("ix_phone_numbers_partner", "partner_id"),
+)
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    # queued → running → done | dead; a running job whose lease expired is claimable again.
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("run_at", Timestamp(), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("max_attempts", sa.Integer, nullable=False),
+    sa.Column("locked_by", sa.String(64), nullable=True),
+    sa.Column("locked_until", Timestamp(), nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("created_at", Timestamp(), nullable=False),
+    sa.Column("finished_at", Timestamp(), nullable=True),
+    sa.Index("ix_jobs_due", "status", "run_at"),
+)
+
+webhook_subscriptions = sa.Table(
+    "webhook_subscriptions",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("partner_id", sa.String(36), sa.ForeignKey("partners.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("target_url", sa.Text, nullable=False),
+    # The signing secret, encrypted (Fernet) with the server key; it is shown to the partner once.
+    sa.Column("secret_ciphertext", sa.Text, nullable=False),
+    sa.Column("subscribed_events", sa.JSON, nullable=False),
+    sa.Column("phone_numbers", sa.JSON, nullable=True),
+    sa.Column("is_active", sa.Boolean, nullable=False),
+    sa.Column("routing_id_header", sa.String(100), nullable=True),
+    sa.Column("routing_key_header", sa.String(100), nullable=True),
+    sa.Column("created_at", Timestamp(), nullable=False),
+    sa.Column("updated_at", Timestamp(), nullable=False),
+    sa.UniqueConstraint("partner_id", "target_url", name="uq_webhook_subscriptions_target"),
+)
+
+webhook_events = sa.Table(
+    "webhook_events",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("partner_id", sa.String(36), sa.ForeignKey("partners.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("event_type", sa.String(64), nullable=False),
+    sa.Column("phone_number", sa.String(16), nullable=True),
+    sa.Column("trace_id", sa.String(32), nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("created_at", Timestamp(), nullable=False),
+    sa.Index("ix_webhook_events_partner", "partner_id", "created_at"),
+)
+
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("event_id", sa.String(36), sa.ForeignKey("webhook_events.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("subscription_id", sa.String(36), nullable=False),
+    # The exact bytes that are signed and sent on every attempt.
+    sa.Column("body", sa.Text, nullable=False),
+    # pending → delivered | failed | cancelled (subscription gone or disabled)
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("created_at", Timestamp(), nullable=False),
+    sa.Column("finished_at", Timestamp(), nullable=True),
+    sa.Index("ix_webhook_deliveries_event", "event_id"),
+    sa.Index("ix_webhook_deliveries_subscription", "subscription_id", "created_at"),
+)
+
+webhook_attempts = sa.Table(
+    "webhook_attempts",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("delivery_id", sa.String(36), sa.ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("started_at", Timestamp(), nullable=False),
+    sa.Column("duration_ms", sa.Float, nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("response_excerpt", sa.Text, nullable=True),
+    sa.Index("ix_webhook_attempts_delivery", "delivery_id", "attempt"),
 )

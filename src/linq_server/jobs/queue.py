@@ -1,0 +1,50 @@
+"""Enqueue jobs in the caller's transaction (outbox), and wake workers once it commits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from linq_server.clock import Clock
+from linq_server.store import jobs as store
+from linq_server.store.database import Database
+
+CHANNEL = "linq_jobs"
+DEFAULT_MAX_ATTEMPTS = 10
+
+
+class JobQueue:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_enqueue(self, callback: Callable[[], None]) -> None:
+        """Called (after commit) whenever a job is enqueued in this process."""
+        self._listeners.append(callback)
+
+    def _wake_local(self) -> None:
+        for listener in self._listeners:
+            listener()
+
+    async def enqueue(
+        self,
+        conn: AsyncConnection,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        delay_seconds: float = 0.0,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    ) -> str:
+        """Record a job in ``conn``'s transaction: it exists if and only if that transaction commits."""
+        now = self.clock.now()
+        job_id = await store.insert_job(
+            conn, kind=kind, payload=payload, run_at=now + timedelta(seconds=delay_seconds),
+            max_attempts=max_attempts, now=now,
+        )  # fmt: skip
+        self.db.after_commit(conn, self._wake_local)
+        await self.db.notify(conn, CHANNEL)
+        return job_id

@@ -1,0 +1,55 @@
+"""The wired services, built once per process from settings (by the app and by the worker command)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from linq_server.clock import Clock
+from linq_server.config import Settings
+from linq_server.jobs.queue import JobQueue
+from linq_server.jobs.worker import Worker
+from linq_server.store.database import Database
+from linq_server.webhooks.dispatcher import Dispatcher, new_http_client
+from linq_server.webhooks.emitter import DELIVER_JOB, Emitter
+from linq_server.webhooks.signing import SecretBox, load_server_key
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    clock: Clock
+    queue: JobQueue
+    emitter: Emitter
+    secrets: SecretBox
+    http: httpx.AsyncClient = field(default_factory=new_http_client)
+
+    def worker(self, concurrency: int | None = None) -> Worker:
+        dispatcher = Dispatcher(self.db, self.clock, self.secrets, self.http, production=not self.settings.sandbox)
+        return Worker(
+            self.queue,
+            {DELIVER_JOB: dispatcher},
+            concurrency=concurrency or self.settings.worker_concurrency,
+            lease_seconds=self.settings.job_lease_seconds,
+        )
+
+    async def close(self) -> None:
+        await self.http.aclose()
+        await self.db.close()
+
+
+def build_services(settings: Settings, clock: Clock | None = None) -> Services:
+    clock = clock or Clock()
+    db = Database(settings.database_url)
+    queue = JobQueue(db, clock)
+    return Services(
+        settings=settings,
+        db=db,
+        clock=clock,
+        queue=queue,
+        emitter=Emitter(queue),
+        secrets=SecretBox(load_server_key(settings.secret_key, Path(settings.data_dir))),
+    )

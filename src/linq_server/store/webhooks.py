@@ -1,0 +1,217 @@
+"""Webhook subscriptions, events, deliveries and delivery attempts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from linq_server.store.schema import webhook_attempts, webhook_deliveries, webhook_events, webhook_subscriptions
+
+PENDING, DELIVERED, FAILED, CANCELLED = "pending", "delivered", "failed", "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    id: str
+    partner_id: str
+    target_url: str
+    secret_ciphertext: str
+    subscribed_events: list[str]
+    phone_numbers: list[str] | None
+    is_active: bool
+    routing_id_header: str | None
+    routing_key_header: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    id: str
+    event_id: str
+    event_type: str
+    subscription_id: str
+    body: str
+    status: str
+    attempts: int
+    created_at: datetime
+
+
+def _subscription(row: Any) -> Subscription:
+    return Subscription(
+        id=row.id,
+        partner_id=row.partner_id,
+        target_url=row.target_url,
+        secret_ciphertext=row.secret_ciphertext,
+        subscribed_events=list(row.subscribed_events),
+        phone_numbers=list(row.phone_numbers) if row.phone_numbers is not None else None,
+        is_active=row.is_active,
+        routing_id_header=row.routing_id_header,
+        routing_key_header=row.routing_key_header,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+async def insert_subscription(conn: AsyncConnection, subscription: Subscription) -> bool:
+    """Insert; False when the partner already has a subscription for that URL."""
+    try:
+        async with conn.begin_nested():
+            await conn.execute(webhook_subscriptions.insert().values(**_columns(subscription)))
+    except sa.exc.IntegrityError:
+        return False
+    return True
+
+
+def _columns(subscription: Subscription) -> dict[str, Any]:
+    return {name: getattr(subscription, name) for name in Subscription.__slots__}
+
+
+async def update_subscription(conn: AsyncConnection, subscription: Subscription) -> bool:
+    """Update; False when the new URL is already used by another subscription of the partner."""
+    try:
+        async with conn.begin_nested():
+            await conn.execute(
+                webhook_subscriptions.update()
+                .where(webhook_subscriptions.c.id == subscription.id)
+                .values(**_columns(subscription))
+            )
+    except sa.exc.IntegrityError:
+        return False
+    return True
+
+
+async def delete_subscription(conn: AsyncConnection, subscription_id: str) -> None:
+    await conn.execute(webhook_subscriptions.delete().where(webhook_subscriptions.c.id == subscription_id))
+
+
+async def subscription_of(
+    conn: AsyncConnection, partner_id: str, subscription_id: str, *, lock: bool = False
+) -> Subscription | None:
+    query = webhook_subscriptions.select().where(
+        webhook_subscriptions.c.id == subscription_id, webhook_subscriptions.c.partner_id == partner_id
+    )
+    row = (await conn.execute(query.with_for_update() if lock else query)).first()
+    return _subscription(row) if row else None
+
+
+async def subscription_by_id(conn: AsyncConnection, subscription_id: str) -> Subscription | None:
+    row = (
+        await conn.execute(webhook_subscriptions.select().where(webhook_subscriptions.c.id == subscription_id))
+    ).first()
+    return _subscription(row) if row else None
+
+
+async def subscription_with_url(conn: AsyncConnection, partner_id: str, target_url: str) -> Subscription | None:
+    query = webhook_subscriptions.select().where(
+        webhook_subscriptions.c.partner_id == partner_id, webhook_subscriptions.c.target_url == target_url
+    )
+    row = (await conn.execute(query)).first()
+    return _subscription(row) if row else None
+
+
+async def subscriptions_of(conn: AsyncConnection, partner_id: str, *, active_only: bool = False) -> list[Subscription]:
+    query = webhook_subscriptions.select().where(webhook_subscriptions.c.partner_id == partner_id)
+    if active_only:
+        query = query.where(webhook_subscriptions.c.is_active.is_(True))
+    query = query.order_by(webhook_subscriptions.c.created_at, webhook_subscriptions.c.id)
+    return [_subscription(row) for row in await conn.execute(query)]
+
+
+async def insert_event(
+    conn: AsyncConnection,
+    *,
+    event_id: str,
+    partner_id: str,
+    event_type: str,
+    phone_number: str | None,
+    trace_id: str,
+    data: dict[str, Any],
+    created_at: datetime,
+) -> None:
+    await conn.execute(
+        webhook_events.insert().values(
+            id=event_id, partner_id=partner_id, event_type=event_type, phone_number=phone_number,
+            trace_id=trace_id, data=data, created_at=created_at,
+        )
+    )  # fmt: skip
+
+
+async def insert_delivery(
+    conn: AsyncConnection, *, delivery_id: str, event_id: str, subscription_id: str, body: str, created_at: datetime
+) -> None:
+    await conn.execute(
+        webhook_deliveries.insert().values(
+            id=delivery_id, event_id=event_id, subscription_id=subscription_id, body=body, status=PENDING,
+            attempts=0, created_at=created_at,
+        )
+    )  # fmt: skip
+
+
+async def delivery_by_id(conn: AsyncConnection, delivery_id: str) -> Delivery | None:
+    query = (
+        sa.select(webhook_deliveries, webhook_events.c.event_type)
+        .join(webhook_events, webhook_events.c.id == webhook_deliveries.c.event_id)
+        .where(webhook_deliveries.c.id == delivery_id)
+    )
+    row = (await conn.execute(query)).first()
+    if row is None:
+        return None
+    return Delivery(
+        id=row.id, event_id=row.event_id, event_type=row.event_type, subscription_id=row.subscription_id,
+        body=row.body, status=row.status, attempts=row.attempts, created_at=row.created_at,
+    )  # fmt: skip
+
+
+async def record_attempt(
+    conn: AsyncConnection,
+    *,
+    attempt_id: str,
+    delivery_id: str,
+    attempt: int,
+    started_at: datetime,
+    duration_ms: float,
+    status_code: int | None,
+    error: str | None,
+    response_excerpt: str | None,
+    outcome: str,
+    finished_at: datetime | None,
+) -> None:
+    """Log one attempt and move the delivery to ``outcome`` (pending while retries remain)."""
+    await conn.execute(
+        webhook_attempts.insert().values(
+            id=attempt_id, delivery_id=delivery_id, attempt=attempt, started_at=started_at, duration_ms=duration_ms,
+            status_code=status_code, error=error, response_excerpt=response_excerpt,
+        )
+    )  # fmt: skip
+    await conn.execute(
+        webhook_deliveries.update()
+        .where(webhook_deliveries.c.id == delivery_id)
+        .values(status=outcome, attempts=attempt, finished_at=finished_at)
+    )
+
+
+async def finish_delivery(conn: AsyncConnection, delivery_id: str, status: str, finished_at: datetime) -> None:
+    await conn.execute(
+        webhook_deliveries.update()
+        .where(webhook_deliveries.c.id == delivery_id)
+        .values(status=status, finished_at=finished_at)
+    )
+
+
+async def attempts_of(conn: AsyncConnection, delivery_id: str) -> list[dict[str, Any]]:
+    query = (
+        webhook_attempts.select()
+        .where(webhook_attempts.c.delivery_id == delivery_id)
+        .order_by(webhook_attempts.c.attempt)
+    )
+    return [dict(row) for row in (await conn.execute(query)).mappings()]
+
+
+async def deliveries_of_event(conn: AsyncConnection, event_id: str) -> list[dict[str, Any]]:
+    query = webhook_deliveries.select().where(webhook_deliveries.c.event_id == event_id)
+    return [dict(row) for row in (await conn.execute(query)).mappings()]

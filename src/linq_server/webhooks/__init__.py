@@ -1,0 +1,1 @@
+"""Webhooks: subscriptions, event building, Standard Webhooks signing, and the delivery job."""

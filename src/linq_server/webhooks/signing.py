@@ -1,0 +1,75 @@
+"""Signing secrets and the signatures on every delivery attempt."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+from datetime import datetime
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+from standardwebhooks import Webhook
+
+SECRET_PREFIX = "whsec_"
+
+
+def generate_signing_secret() -> str:
+    """``whsec_`` + standard base64 of 32 random bytes, as Linq issues them."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def legacy_signature(secret: str, timestamp: int, body: str) -> str:
+    """``X-Webhook-Signature``: hex HMAC-SHA256 keyed with the whole secret string, over ``"{ts}.{body}"``."""
+    return hmac.new(secret.encode(), f"{timestamp}.{body}".encode(), hashlib.sha256).hexdigest()
+
+
+def signature_headers(
+    *, secret: str, event_id: str, event_type: str, subscription_id: str, sent_at: datetime, body: str
+) -> dict[str, str]:
+    """All signature headers of one attempt: Standard Webhooks plus Linq's legacy ``X-Webhook-*``."""
+    timestamp = int(sent_at.timestamp())
+    return {
+        "content-type": "application/json",
+        "webhook-id": event_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": Webhook(secret).sign(event_id, sent_at, body),
+        "x-webhook-event": event_type,
+        "x-webhook-subscription-id": subscription_id,
+        "x-webhook-timestamp": str(timestamp),
+        "x-webhook-signature": legacy_signature(secret, timestamp, body),
+    }
+
+
+class SecretBox:
+    """Encrypts signing secrets at rest (Fernet: AES-128-CBC + HMAC-SHA256) with the server key."""
+
+    def __init__(self, server_key: str) -> None:
+        # Any string works as a server key: it is stretched to Fernet's 32-byte key with SHA-256.
+        self._fernet = Fernet(base64.urlsafe_b64encode(hashlib.sha256(server_key.encode()).digest()))
+
+    def seal(self, secret: str) -> str:
+        return self._fernet.encrypt(secret.encode()).decode()
+
+    def open(self, ciphertext: str) -> str:
+        return self._fernet.decrypt(ciphertext.encode()).decode()
+
+
+def load_server_key(configured: str | None, data_dir: Path) -> str:
+    """``LINQ_SERVER_SECRET_KEY``, or a key generated once into the data folder (owner-only)."""
+    if configured:
+        return configured
+    path = data_dir / "secret-key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key
