@@ -70,10 +70,11 @@ def _mine(job_id: str, worker_id: str) -> sa.ColumnElement[bool]:
 
 
 async def mark_done(conn: AsyncConnection, job_ids: list[str], worker_id: str, now: datetime) -> None:
+    """Finish jobs; ``locked_by`` is kept as the record of which worker ran them."""
     await conn.execute(
         jobs.update()
         .where(jobs.c.id.in_(job_ids), jobs.c.locked_by == worker_id, jobs.c.status == RUNNING)
-        .values(status=DONE, locked_by=None, locked_until=None, finished_at=now)
+        .values(status=DONE, locked_until=None, finished_at=now)
     )
 
 
@@ -108,7 +109,7 @@ async def counts_by_status(conn: AsyncConnection, kind: str | None = None) -> di
     query = sa.select(jobs.c.status, sa.func.count()).group_by(jobs.c.status)
     if kind:
         query = query.where(jobs.c.kind == kind)
-    return {status: count for status, count in (await conn.execute(query)).tuples()}
+    return {status: count for status, count in await conn.execute(query)}
 
 
 async def get_job(conn: AsyncConnection, job_id: str) -> dict[str, Any] | None:

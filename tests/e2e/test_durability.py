@@ -1,0 +1,122 @@
+"""Nothing accepted is lost: a kill -9 mid-delivery, and several worker processes on one PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from linq import LinqAPIV3
+
+from linq_server.config import Settings
+from linq_server.domain.partners import generate_api_key
+from linq_server.services import build_services
+from linq_server.store import jobs as job_store
+from tests.conftest import make_partner
+from tests.support.phones import new_phone
+from tests.support.receiver import Receiver
+from tests.support.server import ServerProcess, free_port
+
+
+def test_kill_9_with_the_receiver_down_loses_nothing(fresh_database_url: str, tmp_path: Path) -> None:
+    receiver = Receiver(port=free_port())  # not started: the receiver is down
+    server = ServerProcess(
+        fresh_database_url, tmp_path / "data", generate_api_key(), [new_phone(0)],
+        extra_env={"LINQ_SERVER_JOB_LEASE_SECONDS": "3"},
+    ).start()  # fmt: skip
+    try:
+        with LinqAPIV3(api_key=server.api_key, base_url=server.base_url, _strict_response_validation=True) as sdk:
+            watcher = sdk.webhook_subscriptions.create(
+                target_url=receiver.url, subscribed_events=["webhook_subscription.created"]
+            )
+            for n in range(200):  # each creation is one event for the watcher
+                sdk.webhook_subscriptions.create(
+                    target_url=f"https://example.com/hook/{n}", subscribed_events=["message.sent"]
+                )
+        server.kill()
+        receiver.start()
+        server.start()
+        hits = receiver.wait_for(201, timeout=60)
+        time.sleep(1)  # let any duplicate arrive before counting
+        hits = list(receiver.received)
+    finally:
+        server.stop()
+        receiver.stop()
+    ids = Counter(hit.headers["webhook-id"] for hit in hits)
+    assert len(ids) == 201, "an accepted event was lost"
+    duplicates = sum(count - 1 for count in ids.values())
+    assert duplicates <= 32, "duplicates beyond what could have been in flight at the kill"
+    assert all(hit.headers["x-webhook-subscription-id"] == watcher.id for hit in hits)
+
+
+@pytest.mark.skipif(not os.environ.get("LINQ_SERVER_TEST_POSTGRES_URL"), reason="scale-out needs PostgreSQL")
+def test_two_worker_processes_drain_2000_jobs_each_exactly_once(fresh_database_url: str, tmp_path: Path) -> None:
+    receiver = Receiver().start()
+    secret_key = "scale-out-test-key"
+    settings = Settings(database_url=fresh_database_url, data_dir=tmp_path, secret_key=secret_key)
+
+    async def emit_all() -> None:
+        from linq_server.domain import webhook_subscriptions
+
+        services = build_services(settings)
+        try:
+            partner = await make_partner(services.db)
+            await webhook_subscriptions.create_subscription(
+                services, partner.id, target_url=receiver.url, subscribed_events=["message.sent"], phone_numbers=None,
+                routing_id_header=None, routing_key_header=None, trace_id="0" * 32,
+            )  # fmt: skip
+            for _batch in range(10):
+                async with services.db.write() as conn:
+                    for _ in range(200):
+                        await services.emitter.emit(
+                            conn, event_type="message.sent", data={}, partner_id=partner.id, trace_id="0" * 32
+                        )
+        finally:
+            await services.close()
+
+    asyncio.run(emit_all())
+    env = {**os.environ, "LINQ_SERVER_DATABASE_URL": fresh_database_url, "LINQ_SERVER_SECRET_KEY": secret_key}
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "linq_server", "worker", "--concurrency", "16"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        for _ in range(2)
+    ]
+    try:
+        receiver.wait_for(2000, timeout=120)
+        time.sleep(1)
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            assert worker.wait(timeout=30) == 0  # graceful shutdown on SIGTERM
+        receiver.stop()
+
+    ids = Counter(hit.headers["webhook-id"] for hit in receiver.received)
+    assert len(ids) == 2000 and set(ids.values()) == {1}
+
+    async def job_counts() -> tuple[dict[str, int], int]:
+        import sqlalchemy as sa
+
+        from linq_server.store.schema import jobs
+
+        services = build_services(settings)
+        try:
+            async with services.db.read() as conn:
+                counts = await job_store.counts_by_status(conn)
+                finishers = (await conn.execute(sa.select(sa.func.count(sa.distinct(jobs.c.locked_by))))).scalar_one()
+            return counts, int(finishers)
+        finally:
+            await services.close()
+
+    counts, finishers = asyncio.run(job_counts())
+    assert counts == {"done": 2000}
+    assert finishers == 2, "both worker processes should have taken part"
