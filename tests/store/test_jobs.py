@@ -125,7 +125,7 @@ async def test_a_dead_workers_lease_expires_and_another_worker_takes_the_job(que
     async with queue.db.write() as conn:
         job_id = await queue.enqueue(conn, "test", {})
     async with queue.db.write() as conn:  # a worker claims it, then "dies" without finishing
-        (claimed,) = await store.claim(
+        (_claimed,) = await store.claim(
             queue.db, conn, worker_id="dead", limit=10, now=queue.clock.now(), lease=Worker(queue, {}).lease
         )
     ran: list[str] = []

@@ -97,8 +97,8 @@ class Receiver:
             time.sleep(0.01)
         return list(self.received)
 
-    async def wait_for_async(self, count: int, timeout: float = 15.0) -> list[Received]:
-        deadline = time.monotonic() + timeout
+    async def wait_for_async(self, count: int, within_seconds: float = 15.0) -> list[Received]:
+        deadline = time.monotonic() + within_seconds
         while len(self.received) < count:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"received {len(self.received)} of {count} webhooks")
