@@ -87,7 +87,7 @@ def test_two_worker_processes_drain_2000_jobs_each_exactly_once(fresh_database_u
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        )
         for _ in range(2)
     ]
     try:
