@@ -5,15 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
 from linq_server.clock import Clock
 from linq_server.config import Settings
 from linq_server.jobs.queue import JobQueue
 from linq_server.jobs.worker import Worker
 from linq_server.store.database import Database
-from linq_server.webhooks.dispatcher import Dispatcher, new_http_client
+from linq_server.webhooks.dispatcher import Dispatcher
 from linq_server.webhooks.emitter import DELIVER_JOB, Emitter
+from linq_server.webhooks.sender import WebhookSender
 from linq_server.webhooks.signing import SecretBox, load_server_key
 
 
@@ -25,10 +24,10 @@ class Services:
     queue: JobQueue
     emitter: Emitter
     secrets: SecretBox
-    http: httpx.AsyncClient = field(default_factory=new_http_client)
+    sender: WebhookSender = field(default_factory=WebhookSender)
 
     def worker(self, concurrency: int | None = None) -> Worker:
-        dispatcher = Dispatcher(self.db, self.clock, self.secrets, self.http, production=not self.settings.sandbox)
+        dispatcher = Dispatcher(self.db, self.clock, self.secrets, self.sender, production=not self.settings.sandbox)
         return Worker(
             self.queue,
             {DELIVER_JOB: dispatcher},
@@ -37,7 +36,7 @@ class Services:
         )
 
     async def close(self) -> None:
-        await self.http.aclose()
+        await self.sender.close()
         await self.db.close()
 
 

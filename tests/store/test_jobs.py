@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from linq_server.clock import ManualClock
+from linq_server.jobs.handlers import EachJob
 from linq_server.jobs.queue import JobQueue
 from linq_server.jobs.retry import Backoff, RetryLater
 from linq_server.jobs.worker import Worker
@@ -69,8 +70,8 @@ async def test_handler_runs_once_and_the_job_is_done(queue: JobQueue) -> None:
 
     async with queue.db.write() as conn:
         job_id = await queue.enqueue(conn, "test", {"x": 1})
-    await Worker(queue, {"test": handler}).run_until_idle()
-    await Worker(queue, {"test": handler}).run_until_idle()
+    await Worker(queue, {"test": EachJob(handler)}).run_until_idle()
+    await Worker(queue, {"test": EachJob(handler)}).run_until_idle()
     assert seen == [{"x": 1}]
     row = await job_row(queue, job_id)
     assert row["status"] == "done" and row["attempts"] == 1
@@ -84,7 +85,7 @@ async def test_failures_back_off_then_the_job_is_dead_with_its_last_error(queue:
         calls += 1
         raise ValueError(f"failure {calls}")
 
-    worker = Worker(queue, {"test": failing}, backoff=Backoff(base_seconds=10, jitter=0))
+    worker = Worker(queue, {"test": EachJob(failing, Backoff(base_seconds=10, jitter=0))})
     async with queue.db.write() as conn:
         job_id = await queue.enqueue(conn, "test", {}, max_attempts=3)
     await worker.run_until_idle()
@@ -111,7 +112,7 @@ async def test_retry_later_sets_the_next_run(queue: JobQueue) -> None:
 
     async with queue.db.write() as conn:
         await queue.enqueue(conn, "test", {})
-    worker = Worker(queue, {"test": handler})
+    worker = Worker(queue, {"test": EachJob(handler)})
     await worker.run_until_idle()
     clock_of(queue).advance(6.9)
     await worker.run_until_idle()
@@ -133,7 +134,7 @@ async def test_a_dead_workers_lease_expires_and_another_worker_takes_the_job(que
     async def handler(job: Job) -> None:
         ran.append(job.id)
 
-    survivor = Worker(queue, {"test": handler}, lease_seconds=60)
+    survivor = Worker(queue, {"test": EachJob(handler)}, lease_seconds=60)
     await survivor.run_until_idle()
     assert ran == []  # still leased
     clock_of(queue).advance(61)
@@ -152,7 +153,7 @@ async def test_graceful_stop_releases_unfinished_work(queue: JobQueue) -> None:
 
     async with queue.db.write() as conn:
         job_id = await queue.enqueue(conn, "test", {})
-    worker = Worker(queue, {"test": slow}, shutdown_grace_seconds=0.1)
+    worker = Worker(queue, {"test": EachJob(slow)}, shutdown_grace_seconds=0.1)
     running = asyncio.create_task(worker.run())
     await asyncio.wait_for(started.wait(), 5)
     worker.stop()
@@ -176,8 +177,8 @@ async def test_competing_workers_run_every_job_exactly_once(queue: JobQueue, fre
     other_queue = JobQueue(other_db, queue.clock)
     try:
         workers = [
-            Worker(queue, {"test": handler}, concurrency=8),
-            Worker(other_queue, {"test": handler}, concurrency=8),
+            Worker(queue, {"test": EachJob(handler)}, concurrency=8),
+            Worker(other_queue, {"test": EachJob(handler)}, concurrency=8),
         ]
         await asyncio.gather(*(w.run_until_idle() for w in workers))
     finally:
@@ -193,7 +194,7 @@ async def test_the_running_worker_picks_up_new_jobs_without_polling_delay(queue:
     async def handler(job: Job) -> None:
         done.set()
 
-    worker = Worker(queue, {"test": handler})
+    worker = Worker(queue, {"test": EachJob(handler)})
     running = asyncio.create_task(worker.run())
     await asyncio.sleep(0.05)
     async with queue.db.write() as conn:

@@ -1,4 +1,4 @@
-"""The worker: claims due jobs, runs their handlers, retries with backoff, and shuts down gracefully."""
+"""The worker: claims due jobs in batches, runs their handlers, records outcomes, shuts down gracefully."""
 
 from __future__ import annotations
 
@@ -7,35 +7,40 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from datetime import timedelta
+from itertools import groupby
 
+from linq_server.jobs.handlers import BatchHandler, BatchResult, Outcome
 from linq_server.jobs.queue import CHANNEL, JobQueue
-from linq_server.jobs.retry import Backoff, RetryLater
+from linq_server.jobs.retry import Backoff
 from linq_server.store import jobs as store
 from linq_server.store.jobs import Job
 
 log = logging.getLogger("linq_server.jobs")
 
-Handler = Callable[[Job], Awaitable[None]]
-
 IDLE_POLL_SECONDS = 1.0
+BATCH_SIZE = 16
+# A handler that forgets a job gets it retried rather than silently marked done.
+_NO_OUTCOME = Outcome(0, "the handler gave no outcome")
 
 
 class Worker:
-    """Runs up to ``concurrency`` jobs at once from the shared queue.
+    """Runs up to ``concurrency`` jobs at once from the shared queue, in batches of up to ``BATCH_SIZE``.
 
-    Several workers, in one process or in many on several machines, may share one database: a
-    claim is a lease (worker id + expiry), so each job runs in one place at a time, and a job whose
-    worker died is claimed again once its lease lapses.
+    A batch costs three transactions whatever its size (claim, the handler's read, the outcome
+    write), which is what lets one process deliver thousands of jobs a second. Several workers,
+    in one process or in many on several machines, may share one database: a claim is a lease
+    (worker id + expiry), so a job runs in one place at a time, and a job whose worker died is
+    claimed again once its lease lapses (at-least-once).
     """
 
     def __init__(
         self,
         queue: JobQueue,
-        handlers: Mapping[str, Handler],
+        handlers: Mapping[str, BatchHandler],
         *,
-        concurrency: int = 16,
+        concurrency: int = 64,
         lease_seconds: float = 60.0,
         backoff: Backoff | None = None,
         shutdown_grace_seconds: float = 20.0,
@@ -45,13 +50,15 @@ class Worker:
         self.clock = queue.clock
         self.handlers = dict(handlers)
         self.concurrency = concurrency
+        self.batch_size = max(1, min(BATCH_SIZE, concurrency))
+        self.max_batches = max(1, concurrency // self.batch_size)
         self.lease = timedelta(seconds=lease_seconds)
         self.backoff = backoff or Backoff()
         self.shutdown_grace_seconds = shutdown_grace_seconds
         self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._wake = asyncio.Event()
         self._stopping = False
-        self._in_flight: dict[asyncio.Task[None], Job] = {}
+        self._batches: dict[asyncio.Task[None], list[Job]] = {}
         queue.on_enqueue(self.wake)
         self.clock.on_advance(self.wake)
 
@@ -68,43 +75,42 @@ class Worker:
         try:
             while not self._stopping:
                 self._wake.clear()
-                free = self.concurrency - len(self._in_flight)
-                claimed = await self._claim(free) if free > 0 else []
+                claimed = await self._claim() if len(self._batches) < self.max_batches else []
                 self._start(claimed)
-                if free > 0 and len(claimed) == free:
+                if len(claimed) == self.batch_size:
                     continue  # the queue may hold more; claim again at once
-                await self._idle(until_due=not claimed)
+                await self._idle(until_due=not claimed and not self._batches)
         finally:
             await self._drain()
             if close_listener:
                 await close_listener()
 
     async def run_until_idle(self) -> None:
-        """Run until no job is due and none is in flight (tests drive time with a manual clock)."""
+        """Run until no job is due and none is in hand (tests drive time with a manual clock)."""
         while True:
-            free = self.concurrency - len(self._in_flight)
-            claimed = await self._claim(free) if free > 0 else []
+            claimed = await self._claim() if len(self._batches) < self.max_batches else []
             self._start(claimed)
-            if not claimed and not self._in_flight:
+            if not claimed and not self._batches:
                 return
-            if self._in_flight:
-                await asyncio.wait(list(self._in_flight), return_when=asyncio.FIRST_COMPLETED)
+            if self._batches and not claimed:
+                await asyncio.wait(list(self._batches), return_when=asyncio.FIRST_COMPLETED)
 
     def _start(self, claimed: list[Job]) -> None:
-        for job in claimed:
-            task = asyncio.create_task(self._run(job))
-            self._in_flight[task] = job
+        for _kind, group in groupby(sorted(claimed, key=lambda job: job.kind), key=lambda job: job.kind):
+            jobs = list(group)
+            task = asyncio.create_task(self._run_batch(jobs))
+            self._batches[task] = jobs
             task.add_done_callback(self._finished)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
-        self._in_flight.pop(task, None)
-        self._wake.set()  # a slot is free
+        self._batches.pop(task, None)
+        self._wake.set()  # a batch slot is free
 
-    async def _claim(self, limit: int) -> list[Job]:
+    async def _claim(self) -> list[Job]:
         try:
             async with self.db.write() as conn:
                 return await store.claim(
-                    self.db, conn, worker_id=self.id, limit=limit, now=self.clock.now(), lease=self.lease
+                    self.db, conn, worker_id=self.id, limit=self.batch_size, now=self.clock.now(), lease=self.lease
                 )
         except Exception:
             log.exception("claiming jobs failed; retrying shortly")
@@ -123,44 +129,60 @@ class Worker:
         except TimeoutError:
             pass
 
-    async def _run(self, job: Job) -> None:
-        handler = self.handlers.get(job.kind)
+    async def _run_batch(self, jobs: list[Job]) -> None:
+        handler = self.handlers.get(jobs[0].kind)
         try:
             if handler is None:
-                raise LookupError(f"no handler for job kind {job.kind!r}")
-            await handler(job)
+                raise LookupError(f"no handler for job kind {jobs[0].kind!r}")
+            result = await handler(jobs)
         except asyncio.CancelledError:
-            await self._record(store.release, [job.id], self.id)
+            await self._release(jobs)
             raise
-        except RetryLater as retry:
-            await self._retry_or_bury(job, retry.seconds, retry.reason)
         except Exception as error:
-            log.warning("job %s (%s) attempt %d failed: %r", job.id, job.kind, job.attempts, error)
-            await self._retry_or_bury(job, self.backoff.delay(job.attempts), repr(error))
-        else:
-            await self._record(store.mark_done, [job.id], self.id, self.clock.now())
+            log.exception("a batch of %d %s jobs failed", len(jobs), jobs[0].kind)
+            result = BatchResult({job.id: Outcome(self.backoff.delay(job.attempts), repr(error)) for job in jobs})
+        await self._record(jobs, result)
 
-    async def _retry_or_bury(self, job: Job, delay: float, reason: str) -> None:
-        if job.attempts >= job.max_attempts:
-            log.error("job %s (%s) is dead after %d attempts: %s", job.id, job.kind, job.attempts, reason)
-            await self._record(store.mark_dead, job.id, self.id, error=reason, now=self.clock.now())
-        else:
-            run_at = self.clock.now() + timedelta(seconds=delay)
-            await self._record(store.mark_retry, job.id, self.id, run_at=run_at, error=reason)
+    async def _record(self, jobs: list[Job], result: BatchResult) -> None:
+        """Commit the handler's writes and every job's outcome together.
 
-    async def _record(self, operation: Callable[..., Awaitable[None]], *args: object, **kwargs: object) -> None:
-        # If this write fails, the lease lapses and the job runs again: at-least-once, never lost.
+        If this fails (or the process dies first), the leases lapse and the jobs run again:
+        at-least-once, never lost.
+        """
+        now = self.clock.now()
+        done = [job.id for job in jobs if result.outcomes.get(job.id, _NO_OUTCOME).retry_in is None]
         try:
             async with self.db.write() as conn:
-                await operation(conn, *args, **kwargs)
+                if result.write:
+                    await result.write(conn)
+                if done:
+                    await store.mark_done(conn, done, self.id, now)
+                for job in jobs:
+                    outcome = result.outcomes.get(job.id, _NO_OUTCOME)
+                    if outcome.retry_in is None:
+                        continue
+                    reason = outcome.reason or "retry"
+                    if job.attempts >= job.max_attempts:
+                        log.error("job %s (%s) is dead after %d attempts: %s", job.id, job.kind, job.attempts, reason)
+                        await store.mark_dead(conn, job.id, self.id, error=reason, now=now)
+                    else:
+                        run_at = now + timedelta(seconds=outcome.retry_in)
+                        await store.mark_retry(conn, job.id, self.id, run_at=run_at, error=reason)
         except Exception:
-            log.exception("recording a job outcome failed; the lease will expire and the job will be retried")
+            log.exception("recording job outcomes failed; their leases will lapse and they will run again")
+
+    async def _release(self, jobs: list[Job]) -> None:
+        try:
+            async with self.db.write() as conn:
+                await store.release(conn, [job.id for job in jobs], self.id)
+        except Exception:
+            log.exception("releasing jobs failed; their leases will lapse")
 
     async def _drain(self) -> None:
-        if not self._in_flight:
+        if not self._batches:
             return
-        _done, pending = await asyncio.wait(list(self._in_flight), timeout=self.shutdown_grace_seconds)
+        _done, pending = await asyncio.wait(list(self._batches), timeout=self.shutdown_grace_seconds)
         for task in pending:
-            task.cancel()  # _run releases the job on cancellation
+            task.cancel()  # _run_batch releases its jobs on cancellation
         if pending:
             await asyncio.wait(pending)

@@ -77,7 +77,11 @@ def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
 
 
 class Database:
-    """Owns the engines; hands out read and write transactions."""
+    """Owns the engines; hands out read and write transactions.
+
+    Connections are only ever used inside ``begin()`` blocks, which always end in a commit or a
+    rollback, so the pool's extra rollback on return is switched off (a round trip saved per use).
+    """
 
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
@@ -92,7 +96,9 @@ class Database:
             _configure_sqlite(self._reader, immediate=False)
             _configure_sqlite(self._writer, immediate=True)
         else:
-            self._reader = create_async_engine(driver_url, pool_size=pool_size, max_overflow=pool_size)
+            self._reader = create_async_engine(
+                driver_url, pool_size=pool_size, max_overflow=pool_size, pool_reset_on_return=None
+            )
             self._writer = self._reader
 
     @asynccontextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -152,46 +153,73 @@ async def insert_delivery(
     )  # fmt: skip
 
 
-async def delivery_by_id(conn: AsyncConnection, delivery_id: str) -> Delivery | None:
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One delivery attempt, and the state it leaves the delivery in."""
+
+    delivery_id: str
+    attempt: int
+    started_at: datetime
+    duration_ms: float
+    status_code: int | None
+    error: str | None
+    response_excerpt: str | None
+    outcome: str
+    finished_at: datetime | None
+
+
+async def deliveries_for(
+    conn: AsyncConnection, delivery_ids: list[str]
+) -> dict[str, tuple[Delivery, Subscription | None]]:
+    """Deliveries with their event type and subscription (None once the subscription is deleted)."""
     query = (
-        sa.select(webhook_deliveries, webhook_events.c.event_type)
-        .join(webhook_events, webhook_events.c.id == webhook_deliveries.c.event_id)
-        .where(webhook_deliveries.c.id == delivery_id)
-    )
-    row = (await conn.execute(query)).first()
-    if row is None:
-        return None
-    return Delivery(
-        id=row.id, event_id=row.event_id, event_type=row.event_type, subscription_id=row.subscription_id,
-        body=row.body, status=row.status, attempts=row.attempts, created_at=row.created_at,
-    )  # fmt: skip
-
-
-async def record_attempt(
-    conn: AsyncConnection,
-    *,
-    attempt_id: str,
-    delivery_id: str,
-    attempt: int,
-    started_at: datetime,
-    duration_ms: float,
-    status_code: int | None,
-    error: str | None,
-    response_excerpt: str | None,
-    outcome: str,
-    finished_at: datetime | None,
-) -> None:
-    """Log one attempt and move the delivery to ``outcome`` (pending while retries remain)."""
-    await conn.execute(
-        webhook_attempts.insert().values(
-            id=attempt_id, delivery_id=delivery_id, attempt=attempt, started_at=started_at, duration_ms=duration_ms,
-            status_code=status_code, error=error, response_excerpt=response_excerpt,
+        sa.select(
+            webhook_deliveries,
+            webhook_events.c.event_type,
+            *[column.label(f"sub_{column.name}") for column in webhook_subscriptions.c],
         )
+        .join(webhook_events, webhook_events.c.id == webhook_deliveries.c.event_id)
+        .outerjoin(webhook_subscriptions, webhook_subscriptions.c.id == webhook_deliveries.c.subscription_id)
+        .where(webhook_deliveries.c.id.in_(delivery_ids))
+    )
+    found: dict[str, tuple[Delivery, Subscription | None]] = {}
+    for row in (await conn.execute(query)).mappings():
+        delivery = Delivery(
+            id=row["id"], event_id=row["event_id"], event_type=row["event_type"],
+            subscription_id=row["subscription_id"], body=row["body"], status=row["status"],
+            attempts=row["attempts"], created_at=row["created_at"],
+        )  # fmt: skip
+        subscription = None
+        if row["sub_id"] is not None:
+            fields = {name: row[f"sub_{name}"] for name in Subscription.__slots__}
+            subscription = Subscription(**fields)
+        found[delivery.id] = (delivery, subscription)
+    return found
+
+
+async def record_attempts(conn: AsyncConnection, attempts: list[Attempt]) -> None:
+    """Log attempts and move each delivery to its outcome, in two statements whatever their number."""
+    if not attempts:
+        return
+    await conn.execute(
+        webhook_attempts.insert(),
+        [
+            {
+                "id": str(uuid.uuid4()), "delivery_id": a.delivery_id, "attempt": a.attempt, "started_at": a.started_at,
+                "duration_ms": a.duration_ms, "status_code": a.status_code, "error": a.error,
+                "response_excerpt": a.response_excerpt,
+            }
+            for a in attempts
+        ],
     )  # fmt: skip
     await conn.execute(
         webhook_deliveries.update()
-        .where(webhook_deliveries.c.id == delivery_id)
-        .values(status=outcome, attempts=attempt, finished_at=finished_at)
+        .where(webhook_deliveries.c.id == sa.bindparam("delivery"))
+        .values(status=sa.bindparam("outcome"), attempts=sa.bindparam("count"), finished_at=sa.bindparam("finished")),
+        [
+            {"delivery": a.delivery_id, "outcome": a.outcome, "count": a.attempt, "finished": a.finished_at}
+            for a in attempts
+        ],
     )
 
 

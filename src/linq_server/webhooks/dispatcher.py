@@ -2,39 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-import uuid
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
-import httpx
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from linq_server.clock import Clock
 from linq_server.domain.errors import InvalidParameterValue
-from linq_server.jobs.retry import Backoff, RetryLater
+from linq_server.jobs.handlers import DONE, BatchResult, Outcome
+from linq_server.jobs.retry import Backoff
 from linq_server.store import webhooks as store
 from linq_server.store.database import Database
 from linq_server.store.jobs import Job
+from linq_server.store.webhooks import Delivery, Subscription
 from linq_server.webhooks.emitter import MAX_DELIVERY_ATTEMPTS
+from linq_server.webhooks.sender import DeliveryError, WebhookSender
 from linq_server.webhooks.signing import SecretBox, signature_headers
 from linq_server.webhooks.targets import check_public_destination
 
 log = logging.getLogger("linq_server.webhooks")
 
-TIMEOUT_SECONDS = 15.0
 RETRY_WINDOW = timedelta(minutes=30)
 # 5 s, 10 s, 20 s … capped at 5 min, ±20 %: ten retries take about 25 minutes, inside the 30-minute window.
 RETRY_BACKOFF = Backoff(base_seconds=5.0, factor=2.0, cap_seconds=300.0, jitter=0.2)
-EXCERPT_CHARS = 500
-
-
-def new_http_client() -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        timeout=TIMEOUT_SECONDS,
-        follow_redirects=False,  # a redirect is not a delivery
-        limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
-    )
 
 
 def retry_after_seconds(value: str | None, now: datetime) -> float | None:
@@ -70,29 +63,40 @@ def next_attempt_delay(
 
 
 class Dispatcher:
-    """Handler of ``webhook.deliver`` jobs."""
+    """Handler of ``webhook.deliver`` jobs: a batch is loaded in one query, sent concurrently, recorded at once."""
 
     def __init__(
-        self, db: Database, clock: Clock, secrets: SecretBox, http: httpx.AsyncClient, *, production: bool
+        self, db: Database, clock: Clock, secrets: SecretBox, sender: WebhookSender, *, production: bool
     ) -> None:
         self.db = db
         self.clock = clock
         self.secrets = secrets
-        self.http = http
+        self.sender = sender
         self.production = production
 
-    async def __call__(self, job: Job) -> None:
-        delivery_id = str(job.payload["delivery_id"])
+    async def __call__(self, jobs: list[Job]) -> BatchResult:
+        delivery_ids = {job.id: str(job.payload["delivery_id"]) for job in jobs}
         async with self.db.read() as conn:
-            delivery = await store.delivery_by_id(conn, delivery_id)
-            subscription = await store.subscription_by_id(conn, delivery.subscription_id) if delivery else None
-        if delivery is None or delivery.status != store.PENDING:
-            return  # already settled: a re-run after a crash must not send again
-        if subscription is None or not subscription.is_active:
-            async with self.db.write() as conn:
-                await store.finish_delivery(conn, delivery.id, store.CANCELLED, self.clock.now())
-            return
+            found = await store.deliveries_for(conn, list(delivery_ids.values()))
+        results = await asyncio.gather(*(self._attempt(*found[d]) for d in delivery_ids.values() if d in found))
+        attempts = {attempt.delivery_id: (attempt, delay) for attempt, delay in results if attempt is not None}
+        outcomes = {job_id: _outcome(attempts.get(d)) for job_id, d in delivery_ids.items()}
+        cancelled = [d for d, (delivery, sub) in found.items() if delivery.status == store.PENDING and not _live(sub)]
 
+        async def write(conn: AsyncConnection) -> None:
+            await store.record_attempts(conn, [attempt for attempt, _delay in attempts.values()])
+            for delivery_id in cancelled:
+                await store.finish_delivery(conn, delivery_id, store.CANCELLED, self.clock.now())
+
+        return BatchResult(outcomes, write)
+
+    async def _attempt(
+        self, delivery: Delivery, subscription: Subscription | None
+    ) -> tuple[store.Attempt | None, float | None]:
+        """Make one attempt; returns its record and the delay before the next one (None: no retry)."""
+        if delivery.status != store.PENDING or not _live(subscription):
+            return None, None  # settled already (a re-run after a crash must not send again), or nobody to send to
+        assert subscription is not None
         attempt = delivery.attempts + 1
         started_at = self.clock.now()
         headers = signature_headers(
@@ -103,39 +107,48 @@ class Dispatcher:
         error: str | None = None
         excerpt: str | None = None
         retry_after: float | None = None
-        final = False
+        refused = False
         began = time.perf_counter()
         try:
             if self.production:
                 await check_public_destination(subscription.target_url)
-            response = await self.http.post(subscription.target_url, content=delivery.body.encode(), headers=headers)
-            status_code, excerpt = response.status_code, response.text[:EXCERPT_CHARS]
-            retry_after = retry_after_seconds(response.headers.get("retry-after"), self.clock.now())
-        except InvalidParameterValue as refused:
-            error, final = refused.message, True
-        except httpx.HTTPError as failure:
-            error = f"{type(failure).__name__}: {failure}" if str(failure) else type(failure).__name__
+            answer = await self.sender.post(subscription.target_url, delivery.body.encode(), headers)
+            status_code, excerpt = answer.status_code, answer.excerpt
+            retry_after = retry_after_seconds(answer.retry_after, self.clock.now())
+        except InvalidParameterValue as refusal:
+            error, refused = refusal.message, True
+        except DeliveryError as failure:
+            error = str(failure)
         duration_ms = (time.perf_counter() - began) * 1000
 
         delay: float | None = None
         if status_code is not None and 200 <= status_code < 300:
             outcome = store.DELIVERED
-        elif final or not is_retryable(status_code):
+        elif refused or not is_retryable(status_code):
             outcome = store.FAILED
         else:
             delay = next_attempt_delay(
                 attempt=attempt, first_attempt_at=delivery.created_at, now=self.clock.now(), retry_after=retry_after
             )
             outcome = store.PENDING if delay is not None else store.FAILED
-        async with self.db.write() as conn:
-            await store.record_attempt(
-                conn, attempt_id=str(uuid.uuid4()), delivery_id=delivery.id, attempt=attempt, started_at=started_at,
-                duration_ms=duration_ms, status_code=status_code, error=error, response_excerpt=excerpt,
-                outcome=outcome, finished_at=None if outcome == store.PENDING else self.clock.now(),
-            )  # fmt: skip
         if outcome == store.FAILED:
             log.warning(
                 "webhook %s to %s failed for good: %s", delivery.event_id, subscription.id, error or status_code
             )
-        if delay is not None:
-            raise RetryLater(delay, error or f"HTTP {status_code}")
+        record = store.Attempt(
+            delivery_id=delivery.id, attempt=attempt, started_at=started_at, duration_ms=duration_ms,
+            status_code=status_code, error=error, response_excerpt=excerpt, outcome=outcome,
+            finished_at=None if outcome == store.PENDING else self.clock.now(),
+        )  # fmt: skip
+        return record, delay
+
+
+def _outcome(made: tuple[store.Attempt, float | None] | None) -> Outcome:
+    if made is None or made[1] is None:
+        return DONE  # delivered, failed for good, or nothing to do: the job is finished either way
+    attempt, delay = made
+    return Outcome(delay, attempt.error or f"HTTP {attempt.status_code}")
+
+
+def _live(subscription: Subscription | None) -> bool:
+    return subscription is not None and subscription.is_active
