@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from linq_server import __version__
-from linq_server.api import phone_numbers, webhook_subscriptions
+from linq_server.api import chats, participants, phone_numbers, sandbox, webhook_subscriptions
 from linq_server.api.deps import KeyCache
 from linq_server.api.errors import install_error_handlers
 from linq_server.api.trace import TraceMiddleware
@@ -51,8 +51,9 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False, cl
     app.state.services = services
     app.state.key_cache = KeyCache()
     install_error_handlers(app)
-    for module in (phone_numbers, webhook_subscriptions):
+    for module in (phone_numbers, chats, participants, webhook_subscriptions):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(sandbox.router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:

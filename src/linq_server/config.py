@@ -22,7 +22,10 @@ class Settings(BaseSettings):
     sandbox: bool = True
     secret_key: str | None = None
     job_lease_seconds: float = 60.0
-    worker_concurrency: int = 32
+    worker_concurrency: int = 64
+    # The sandbox carrier: handle overrides file (JSON or YAML), and how long group operations take.
+    sandbox_handles: Path | None = None
+    carrier_delay_ms: int = 20
 
     @field_validator("log_level")
     @classmethod

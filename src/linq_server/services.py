@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from linq_server.carrier.base import Carrier
+from linq_server.carrier.sandbox import SandboxCarrier, load_handles_file
 from linq_server.clock import Clock
 from linq_server.config import Settings
+from linq_server.jobs.handlers import EachJob
 from linq_server.jobs.queue import JobQueue
 from linq_server.jobs.worker import Worker
 from linq_server.store.database import Database
@@ -24,13 +27,18 @@ class Services:
     queue: JobQueue
     emitter: Emitter
     secrets: SecretBox
+    carrier: Carrier
     sender: WebhookSender = field(default_factory=WebhookSender)
 
     def worker(self, concurrency: int | None = None) -> Worker:
+        # Imported here: the chat rules depend on Services, so the module cannot import them at its top.
+        from linq_server.domain.chat_changes import ChatChanges
+        from linq_server.domain.chats import CHANGE_JOB
+
         dispatcher = Dispatcher(self.db, self.clock, self.secrets, self.sender, production=not self.settings.sandbox)
         return Worker(
             self.queue,
-            {DELIVER_JOB: dispatcher},
+            {DELIVER_JOB: dispatcher, CHANGE_JOB: EachJob(ChatChanges(self))},
             concurrency=concurrency or self.settings.worker_concurrency,
             lease_seconds=self.settings.job_lease_seconds,
         )
@@ -51,4 +59,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         queue=queue,
         emitter=Emitter(queue),
         secrets=SecretBox(load_server_key(settings.secret_key, Path(settings.data_dir))),
+        carrier=SandboxCarrier(
+            db,
+            delay_seconds=settings.carrier_delay_ms / 1000,
+            file_overrides=load_handles_file(settings.sandbox_handles),
+        ),
     )

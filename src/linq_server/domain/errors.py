@@ -68,3 +68,34 @@ class StateConflict(LinqError):
 
 class WebhookSubscriptionNotFound(LinqError):
     status, code, default_message = 404, 2010, "Webhook subscription not found"
+
+
+class ChatNotFound(LinqError):
+    status, code, default_message = 404, 2001, "Resource not found"
+
+
+class NotAGroupChat(LinqError):
+    status, code = 409, 2015
+    default_message = "Participants can only be added to or removed from group chats"
+    should_retry = False
+
+
+class CannotUpdateDirectChat(LinqError):
+    status, code, default_message = 409, 1006, "Cannot update direct message chats"
+    should_retry = False
+
+
+class ChatUnavailable(LinqError):
+    status, code, default_message = 409, 2013, "This chat is unavailable"
+    should_retry = False
+
+
+class ParticipantServiceMismatch(LinqError):
+    status, code = 409, 2017
+    default_message = "Operation not supported on this chat's service type"
+    should_retry = False
+
+
+class ChatBeingCreated(LinqError):
+    # Retryable on purpose: the SDK's automatic retry then finds the chat the other request made.
+    status, code, default_message = 409, 2009, "The chat is still being created"

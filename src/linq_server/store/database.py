@@ -150,9 +150,12 @@ class Database:
 
         return close
 
-    def for_update(self, statement: sa.Select[Any]) -> sa.Select[Any]:
-        """Lock the selected rows until commit (PostgreSQL); SQLite's single writer already serialises."""
-        return statement if self.sqlite else statement.with_for_update()
+    def for_update(self, statement: sa.Select[Any], of: sa.Table | None = None) -> sa.Select[Any]:
+        """Lock the selected rows (of ``of`` only, in a join) until commit (PostgreSQL).
+
+        SQLite needs no row locks: its single writer already serialises write transactions.
+        """
+        return statement if self.sqlite else statement.with_for_update(of=of)
 
     def skip_locked(self, statement: sa.Select[Any]) -> sa.Select[Any]:
         """Claim rows no other transaction holds (PostgreSQL); a no-op under SQLite's single writer."""

@@ -140,3 +140,99 @@ webhook_attempts = sa.Table(
     sa.Column("response_excerpt", sa.Text, nullable=True),
     sa.Index("ix_webhook_attempts_delivery", "delivery_id", "attempt"),
 )
+
+chats = sa.Table(
+    "chats",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("partner_id", sa.String(36), sa.ForeignKey("partners.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("line_id", sa.String(36), sa.ForeignKey("phone_numbers.id"), nullable=False),
+    sa.Column("line_number", sa.String(16), nullable=False),
+    sa.Column("is_group", sa.Boolean, nullable=False),
+    sa.Column("service", sa.String(16), nullable=False),
+    # The recipients the chat was created with, sorted and comma-joined: the key of chat reuse.
+    sa.Column("recipient_key", sa.Text, nullable=False),
+    # False once the chat was named, its membership changed, or our line left it (then never reused).
+    sa.Column("reusable", sa.Boolean, nullable=False),
+    sa.Column("custom_name", sa.Text, nullable=True),
+    sa.Column("group_chat_icon", sa.Text, nullable=True),
+    sa.Column("left_at", Timestamp(), nullable=True),
+    sa.Column("created_at", Timestamp(), nullable=False),
+    sa.Column("updated_at", Timestamp(), nullable=False),
+    sa.Index("ix_chats_partner_created", "partner_id", "created_at", "id"),
+    sa.Index("ix_chats_partner_line_created", "partner_id", "line_number", "created_at", "id"),
+    # At most one reusable chat per (line, recipients): a concurrent duplicate create fails instead.
+    sa.Index(
+        "uq_chats_reusable",
+        "partner_id",
+        "line_number",
+        "recipient_key",
+        unique=True,
+        sqlite_where=sa.text("reusable"),
+        postgresql_where=sa.text("reusable"),
+    ),
+)
+
+chat_participants = sa.Table(
+    "chat_participants",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("chat_id", sa.String(36), sa.ForeignKey("chats.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("handle", sa.String(320), nullable=False),
+    sa.Column("is_me", sa.Boolean, nullable=False),
+    # active | left | removed
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("joined_at", Timestamp(), nullable=False),
+    sa.Column("left_at", Timestamp(), nullable=True),
+    sa.UniqueConstraint("chat_id", "handle", name="uq_chat_participants_handle"),
+    sa.Index("ix_chat_participants_handle", "handle", "chat_id"),
+)
+
+chat_changes = sa.Table(
+    "chat_changes",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("chat_id", sa.String(36), sa.ForeignKey("chats.id", ondelete="CASCADE"), nullable=False),
+    # add_participant | remove_participant | leave | rename | set_icon
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("value", sa.Text, nullable=True),
+    # queued → applied | failed
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("trace_id", sa.String(32), nullable=False),
+    sa.Column("requested_at", Timestamp(), nullable=False),
+    sa.Column("finished_at", Timestamp(), nullable=True),
+    sa.Index("ix_chat_changes_chat_status", "chat_id", "status"),
+)
+
+messages = sa.Table(
+    "messages",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("chat_id", sa.String(36), sa.ForeignKey("chats.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("is_from_me", sa.Boolean, nullable=False),
+    sa.Column("sender_handle", sa.String(320), nullable=False),
+    sa.Column("parts", sa.JSON, nullable=False),
+    sa.Column("effect", sa.JSON, nullable=True),
+    sa.Column("reply_to", sa.JSON, nullable=True),
+    sa.Column("service", sa.String(16), nullable=False),
+    sa.Column("preferred_service", sa.String(16), nullable=True),
+    sa.Column("delivery_status", sa.String(16), nullable=False),
+    sa.Column("trace_id", sa.String(32), nullable=False),
+    sa.Column("created_at", Timestamp(), nullable=False),
+    sa.Column("sent_at", Timestamp(), nullable=True),
+    sa.Column("delivered_at", Timestamp(), nullable=True),
+    sa.Column("read_at", Timestamp(), nullable=True),
+    sa.Index("ix_messages_chat_created", "chat_id", "created_at"),
+)
+
+sandbox_handles = sa.Table(
+    "sandbox_handles",
+    metadata,
+    sa.Column("partner_id", sa.String(36), sa.ForeignKey("partners.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("handle", sa.String(320), primary_key=True),
+    sa.Column("services", sa.JSON, nullable=False),
+    # Carrier operations that involve this handle and must fail (fault injection for tests).
+    sa.Column("failing_operations", sa.JSON, nullable=False),
+    sa.Column("updated_at", Timestamp(), nullable=False),
+)

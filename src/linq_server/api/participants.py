@@ -1,0 +1,33 @@
+"""/v3/chats/{chatId}/participants: queue adding or removing a group member (202)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from linq_server.api.chats import accepted
+from linq_server.api.deps import App, CurrentPartner, TraceId
+from linq_server.domain import participants
+
+router = APIRouter(tags=["Participants"])
+
+
+class ParticipantBody(BaseModel):
+    handle: str
+
+
+@router.post("/v3/chats/{chat_id}/participants", status_code=202, summary="Add a participant", response_model=None)
+async def add(
+    chat_id: str, body: ParticipantBody, app: App, partner: CurrentPartner, trace_id: TraceId
+) -> JSONResponse:
+    await participants.request_add(app, partner.id, chat_id, body.handle, trace_id)
+    return accepted("Participant addition queued", trace_id)
+
+
+@router.delete("/v3/chats/{chat_id}/participants", status_code=202, summary="Remove a participant", response_model=None)
+async def remove(
+    chat_id: str, body: ParticipantBody, app: App, partner: CurrentPartner, trace_id: TraceId
+) -> JSONResponse:
+    await participants.request_remove(app, partner.id, chat_id, body.handle, trace_id)
+    return accepted("Participant removal queued", trace_id)

@@ -1,0 +1,242 @@
+"""Chats: create (or reuse), read, list, rename / set an icon, leave, mark read."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from linq_server.domain.chat_views import ChatView, chat_created_json
+from linq_server.domain.errors import (
+    CannotUpdateDirectChat,
+    ChatBeingCreated,
+    ChatNotFound,
+    ChatUnavailable,
+    InvalidMessageContent,
+    InvalidParameterValue,
+    MissingRequiredField,
+    NotAGroupChat,
+    ParticipantServiceMismatch,
+    PhoneNumberPermissionDenied,
+    StateConflict,
+)
+from linq_server.domain.handles import parse_handle, parse_phone_number
+from linq_server.domain.message_content import check_first_message, check_parts
+from linq_server.domain.service_selection import select_service
+from linq_server.services import Services
+from linq_server.store import chats as store
+from linq_server.store import partners as partner_store
+from linq_server.store.chats import ACTIVE, QUEUED, Change, ChatRow, MessageRow, Participant
+
+MAX_RECIPIENTS = 31
+MIN_ACTIVE_TO_LEAVE = 4
+CHANGE_JOB = "chat.change"
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRequest:
+    parts: Any
+    effect: dict[str, Any] | None = None
+    reply_to: dict[str, Any] | None = None
+    preferred_service: str | None = None
+    has_experience: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedChat:
+    view: ChatView
+    message: MessageRow
+    is_new: bool
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+async def load_view(db_conn: AsyncConnection, chat: ChatRow) -> ChatView:
+    return ChatView(chat, (await store.participants_of(db_conn, [chat.id]))[chat.id])
+
+
+async def interactable_chat(services: Services, conn: AsyncConnection, partner_id: str, chat_id: str) -> ChatRow:
+    """The partner's chat, locked for this write; 404/2001 when it is not theirs, 409/2013 once the line left."""
+    chat = await store.chat_of(services.db, conn, partner_id, chat_id, lock=True)
+    if chat is None:
+        raise ChatNotFound()
+    if chat.left_at is not None:
+        raise ChatUnavailable()
+    return chat
+
+
+async def queue_change(
+    services: Services, conn: AsyncConnection, chat: ChatRow, kind: str, value: str | None, trace_id: str
+) -> Change:
+    """Record a change and the job that will carry it out, in the caller's transaction."""
+    change = Change(
+        id=new_id(), chat_id=chat.id, kind=kind, value=value, status=QUEUED, error=None, trace_id=trace_id,
+        requested_at=services.clock.now(),
+    )  # fmt: skip
+    await store.insert_change(conn, change)
+    await services.queue.enqueue(conn, CHANGE_JOB, {"change_id": change.id})
+    return change
+
+
+def _recipients(to: list[str]) -> list[str]:
+    recipients = list(dict.fromkeys(parse_handle(raw).value for raw in to))
+    if not 1 <= len(recipients) <= MAX_RECIPIENTS:
+        raise InvalidParameterValue(f"to must list 1 to {MAX_RECIPIENTS} handles")
+    return recipients
+
+
+async def create_chat(
+    services: Services, partner_id: str, *, sender: str, to: list[str], message: MessageRequest, trace_id: str
+) -> CreatedChat:
+    """Find the chat between ``sender`` and exactly ``to`` (or start one) and send ``message`` into it.
+
+    A chat is reused unless it was named, its membership changed, or the line left it. Only a new
+    chat's first message obeys the first-message rules (no links or URLs, no reply, no effect).
+    """
+    line_number = parse_phone_number(sender)
+    recipients = _recipients(to)
+    if line_number in recipients:
+        raise InvalidParameterValue("A chat cannot include its own line in to")
+    if message.has_experience:
+        raise InvalidMessageContent("experience messages are not supported by this server; send parts")
+    parts = check_parts(message.parts)
+    async with services.db.read() as conn:
+        line = await partner_store.line_by_number(conn, line_number)
+    if line is None or line.partner_id != partner_id:
+        raise PhoneNumberPermissionDenied()
+    reachable = [await services.carrier.services_of(partner_id, handle) for handle in recipients]
+    service = select_service(reachable, line.line_type, message.preferred_service)
+    recipient_key = ",".join(sorted(recipients))
+    now = services.clock.now()
+
+    async with services.db.write() as conn:
+        chat = await store.reusable_chat(conn, partner_id, line_number, recipient_key)
+        is_new = chat is None
+        if chat is None:
+            check_first_message(parts, has_reply_to=message.reply_to is not None, has_effect=message.effect is not None)
+            chat = ChatRow(
+                id=new_id(), partner_id=partner_id, line_id=line.id, line_number=line_number,
+                line_type=line.line_type, is_group=len(recipients) > 1, service=service,
+                recipient_key=recipient_key, reusable=True, custom_name=None, group_chat_icon=None, left_at=None,
+                created_at=now, updated_at=now,
+            )  # fmt: skip
+            if not await store.insert_chat(conn, chat):
+                raise ChatBeingCreated()
+            members = [Participant(new_id(), chat.id, line_number, True, ACTIVE, now, None)]
+            members += [Participant(new_id(), chat.id, handle, False, ACTIVE, now, None) for handle in recipients]
+            await store.insert_participants(conn, members)
+            view = ChatView(chat, members)
+            await services.emitter.emit(
+                conn, event_type="chat.created", data=chat_created_json(view), partner_id=partner_id,
+                trace_id=trace_id, phone_number=line_number,
+            )  # fmt: skip
+        else:
+            view = await load_view(conn, chat)
+        sent = MessageRow(
+            id=new_id(), chat_id=chat.id, is_from_me=True, sender_handle=line_number, parts=parts,
+            effect=message.effect, reply_to=message.reply_to, service=chat.service,
+            preferred_service=message.preferred_service, delivery_status="queued", trace_id=trace_id, created_at=now,
+        )  # fmt: skip
+        await store.insert_message(conn, sent)
+    return CreatedChat(view, sent, is_new)
+
+
+async def get_chat(services: Services, partner_id: str, chat_id: str) -> ChatView:
+    async with services.db.read() as conn:
+        chat = await store.chat_of(services.db, conn, partner_id, chat_id)
+        if chat is None:
+            raise ChatNotFound()
+        return await load_view(conn, chat)
+
+
+def encode_cursor(chat: ChatRow) -> str:
+    return base64.urlsafe_b64encode(f"{chat.created_at.isoformat()}|{chat.id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        created_at, chat_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
+        return datetime.fromisoformat(created_at), chat_id
+    except (binascii.Error, UnicodeDecodeError, ValueError) as error:
+        raise InvalidParameterValue("cursor is not one this server issued") from error
+
+
+async def list_chats(
+    services: Services, partner_id: str, *, sender: str | None, to: str | None, cursor: str | None, limit: int
+) -> tuple[list[ChatView], str | None]:
+    """A page of the partner's chats, newest first, and the cursor of the next page (None on the last)."""
+    line_number = parse_phone_number(sender) if sender else None
+    participant = parse_handle(to).value if to else None
+    after = decode_cursor(cursor) if cursor else None
+    async with services.db.read() as conn:
+        if line_number:
+            line = await partner_store.line_by_number(conn, line_number)
+            if line is None or line.partner_id != partner_id:
+                raise PhoneNumberPermissionDenied()
+        page = await store.page_of_chats(
+            conn, partner_id, line_number=line_number, participant=participant, after=after, limit=limit + 1
+        )
+        more = len(page) > limit
+        page = page[:limit]
+        members = await store.participants_of(conn, [chat.id for chat in page])
+    views = [ChatView(chat, members[chat.id]) for chat in page]
+    return views, encode_cursor(page[-1]) if more else None
+
+
+def _check_icon_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InvalidParameterValue("group_chat_icon must be an absolute http(s) URL")
+    return url
+
+
+async def update_chat(
+    services: Services, partner_id: str, chat_id: str, *, display_name: str | None, icon: str | None, trace_id: str
+) -> None:
+    """Queue a rename and/or a new icon for a group (409/1006 for a DM); webhooks tell the outcome."""
+    if display_name is None and icon is None:
+        raise MissingRequiredField("Missing required field: display_name or group_chat_icon")
+    if display_name is not None and not display_name.strip():
+        raise InvalidParameterValue("display_name cannot be empty")
+    if icon is not None:
+        _check_icon_url(icon)
+    async with services.db.write() as conn:
+        chat = await interactable_chat(services, conn, partner_id, chat_id)
+        if not chat.is_group:
+            raise CannotUpdateDirectChat()
+        if display_name is not None:
+            await queue_change(services, conn, chat, "rename", display_name, trace_id)
+        if icon is not None:
+            await queue_change(services, conn, chat, "set_icon", icon, trace_id)
+
+
+async def leave_chat(services: Services, partner_id: str, chat_id: str, trace_id: str) -> None:
+    """Queue our line's leaving an iMessage group of at least four active participants (counting us)."""
+    async with services.db.write() as conn:
+        chat = await interactable_chat(services, conn, partner_id, chat_id)
+        if not chat.is_group:
+            raise NotAGroupChat("Only group chats can be left")
+        if chat.service != "iMessage":
+            raise ParticipantServiceMismatch(f"Only iMessage groups can be left; this group uses {chat.service}")
+        queued = await store.queued_changes(conn, chat.id)
+        if any(change.kind == "leave" for change in queued):
+            return  # already on its way
+        view = await load_view(conn, chat)
+        leaving = {change.value for change in queued if change.kind == "remove_participant"}
+        if len([p for p in view.active() if p.handle not in leaving]) < MIN_ACTIVE_TO_LEAVE:
+            raise StateConflict(f"A group can be left only while it has at least {MIN_ACTIVE_TO_LEAVE} participants")
+        await queue_change(services, conn, chat, "leave", view.me.handle, trace_id)
+
+
+async def mark_read(services: Services, partner_id: str, chat_id: str) -> None:
+    async with services.db.write() as conn:
+        chat = await interactable_chat(services, conn, partner_id, chat_id)
+        await store.mark_inbound_read(conn, chat.id, services.clock.now())

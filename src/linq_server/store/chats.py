@@ -1,0 +1,263 @@
+"""Chats, their participants, queued chat changes, messages, and sandbox handle overrides."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from linq_server.store.database import Database
+from linq_server.store.schema import chat_changes, chat_participants, chats, messages, phone_numbers, sandbox_handles
+
+ACTIVE, LEFT, REMOVED = "active", "left", "removed"
+QUEUED, APPLIED, FAILED = "queued", "applied", "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRow:
+    id: str
+    partner_id: str
+    line_id: str
+    line_number: str
+    line_type: str
+    is_group: bool
+    service: str
+    recipient_key: str
+    reusable: bool
+    custom_name: str | None
+    group_chat_icon: str | None
+    left_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    id: str
+    chat_id: str
+    handle: str
+    is_me: bool
+    status: str
+    joined_at: datetime
+    left_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    id: str
+    chat_id: str
+    kind: str
+    value: str | None
+    status: str
+    error: str | None
+    trace_id: str
+    requested_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRow:
+    id: str
+    chat_id: str
+    is_from_me: bool
+    sender_handle: str
+    parts: list[dict[str, Any]]
+    effect: dict[str, Any] | None
+    reply_to: dict[str, Any] | None
+    service: str
+    preferred_service: str | None
+    delivery_status: str
+    trace_id: str
+    created_at: datetime
+
+
+_CHAT_COLUMNS = (*chats.c, phone_numbers.c.line_type)
+
+
+def _chat(row: Any) -> ChatRow:
+    return ChatRow(**{name: getattr(row, name) for name in ChatRow.__slots__})
+
+
+def _participant(row: Any) -> Participant:
+    return Participant(**{name: getattr(row, name) for name in Participant.__slots__})
+
+
+def _change(row: Any) -> Change:
+    return Change(**{name: getattr(row, name) for name in Change.__slots__})
+
+
+def _chat_query() -> sa.Select[Any]:
+    return sa.select(*_CHAT_COLUMNS).join(phone_numbers, phone_numbers.c.id == chats.c.line_id)
+
+
+async def insert_chat(conn: AsyncConnection, chat: ChatRow) -> bool:
+    """Insert; False when a reusable chat for the same line and recipients appeared meanwhile."""
+    values = {name: getattr(chat, name) for name in ChatRow.__slots__ if name != "line_type"}
+    try:
+        async with conn.begin_nested():
+            await conn.execute(chats.insert().values(**values))
+    except sa.exc.IntegrityError:
+        return False
+    return True
+
+
+async def insert_participants(conn: AsyncConnection, participants: list[Participant]) -> None:
+    await conn.execute(
+        chat_participants.insert(), [{name: getattr(p, name) for name in Participant.__slots__} for p in participants]
+    )
+
+
+async def chat_of(
+    db: Database, conn: AsyncConnection, partner_id: str, chat_id: str, *, lock: bool = False
+) -> ChatRow | None:
+    """The partner's chat; ``lock`` holds its row until commit, so changes to one chat serialise."""
+    query = _chat_query().where(chats.c.id == chat_id, chats.c.partner_id == partner_id)
+    row = (await conn.execute(db.for_update(query, of=chats) if lock else query)).first()
+    return _chat(row) if row else None
+
+
+async def chat_by_id(conn: AsyncConnection, chat_id: str) -> ChatRow | None:
+    row = (await conn.execute(_chat_query().where(chats.c.id == chat_id))).first()
+    return _chat(row) if row else None
+
+
+async def reusable_chat(conn: AsyncConnection, partner_id: str, line_number: str, recipient_key: str) -> ChatRow | None:
+    query = _chat_query().where(
+        chats.c.partner_id == partner_id,
+        chats.c.line_number == line_number,
+        chats.c.recipient_key == recipient_key,
+        chats.c.reusable.is_(True),
+    )
+    row = (await conn.execute(query)).first()
+    return _chat(row) if row else None
+
+
+async def page_of_chats(
+    conn: AsyncConnection,
+    partner_id: str,
+    *,
+    line_number: str | None,
+    participant: str | None,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[ChatRow]:
+    """Newest first, keyset-paginated on (created_at, id) so a page costs the same however many chats exist."""
+    query = _chat_query().where(chats.c.partner_id == partner_id)
+    if line_number:
+        query = query.where(chats.c.line_number == line_number)
+    if participant:
+        members = sa.select(chat_participants.c.chat_id).where(chat_participants.c.handle == participant)
+        query = query.where(chats.c.id.in_(members))
+    if after:
+        query = query.where(sa.tuple_(chats.c.created_at, chats.c.id) < sa.tuple_(*after))
+    query = query.order_by(chats.c.created_at.desc(), chats.c.id.desc()).limit(limit)
+    return [_chat(row) for row in await conn.execute(query)]
+
+
+async def participants_of(conn: AsyncConnection, chat_ids: list[str]) -> dict[str, list[Participant]]:
+    found: dict[str, list[Participant]] = {chat_id: [] for chat_id in chat_ids}
+    if not chat_ids:
+        return found
+    query = (
+        chat_participants.select()
+        .where(chat_participants.c.chat_id.in_(chat_ids))
+        .order_by(chat_participants.c.chat_id, chat_participants.c.is_me.desc(), chat_participants.c.joined_at,
+                  chat_participants.c.handle)
+    )  # fmt: skip
+    for row in await conn.execute(query):
+        found[row.chat_id].append(_participant(row))
+    return found
+
+
+async def update_chat(conn: AsyncConnection, chat_id: str, **values: Any) -> None:
+    await conn.execute(chats.update().where(chats.c.id == chat_id).values(**values))
+
+
+async def upsert_participant(conn: AsyncConnection, participant: Participant) -> None:
+    """Add a participant, or bring a former one back (same record, rejoined)."""
+    existing = (
+        await conn.execute(
+            sa.select(chat_participants.c.id).where(
+                chat_participants.c.chat_id == participant.chat_id, chat_participants.c.handle == participant.handle
+            )
+        )
+    ).first()
+    if existing is None:
+        await insert_participants(conn, [participant])
+    else:
+        await conn.execute(
+            chat_participants.update()
+            .where(chat_participants.c.id == existing.id)
+            .values(status=participant.status, joined_at=participant.joined_at, left_at=participant.left_at)
+        )
+
+
+async def set_participant_status(
+    conn: AsyncConnection, chat_id: str, handle: str, status: str, left_at: datetime | None
+) -> None:
+    await conn.execute(
+        chat_participants.update()
+        .where(chat_participants.c.chat_id == chat_id, chat_participants.c.handle == handle)
+        .values(status=status, left_at=left_at)
+    )
+
+
+async def insert_change(conn: AsyncConnection, change: Change) -> None:
+    values = {name: getattr(change, name) for name in Change.__slots__}
+    await conn.execute(chat_changes.insert().values(**values))
+
+
+async def queued_changes(conn: AsyncConnection, chat_id: str) -> list[Change]:
+    query = chat_changes.select().where(chat_changes.c.chat_id == chat_id, chat_changes.c.status == QUEUED)
+    return [_change(row) for row in await conn.execute(query.order_by(chat_changes.c.requested_at))]
+
+
+async def change_by_id(conn: AsyncConnection, change_id: str) -> Change | None:
+    row = (await conn.execute(chat_changes.select().where(chat_changes.c.id == change_id))).first()
+    return _change(row) if row else None
+
+
+async def finish_change(
+    conn: AsyncConnection, change_id: str, status: str, finished_at: datetime, error: str | None = None
+) -> None:
+    await conn.execute(
+        chat_changes.update()
+        .where(chat_changes.c.id == change_id)
+        .values(status=status, error=error, finished_at=finished_at)
+    )
+
+
+async def insert_message(conn: AsyncConnection, message: MessageRow) -> None:
+    await conn.execute(messages.insert().values(**{name: getattr(message, name) for name in MessageRow.__slots__}))
+
+
+async def mark_inbound_read(conn: AsyncConnection, chat_id: str, now: datetime) -> int:
+    result = await conn.execute(
+        messages.update()
+        .where(messages.c.chat_id == chat_id, messages.c.is_from_me.is_(False), messages.c.read_at.is_(None))
+        .values(delivery_status="read", read_at=now)
+    )
+    return int(result.rowcount)
+
+
+async def handle_override(conn: AsyncConnection, partner_id: str, handle: str) -> dict[str, Any] | None:
+    query = sandbox_handles.select().where(
+        sandbox_handles.c.partner_id == partner_id, sandbox_handles.c.handle == handle
+    )
+    row = (await conn.execute(query)).mappings().first()
+    return dict(row) if row else None
+
+
+async def put_handle_override(
+    conn: AsyncConnection, partner_id: str, handle: str, services: list[str], failing: list[str], now: datetime
+) -> None:
+    await conn.execute(
+        sandbox_handles.delete().where(sandbox_handles.c.partner_id == partner_id, sandbox_handles.c.handle == handle)
+    )
+    await conn.execute(
+        sandbox_handles.insert().values(
+            partner_id=partner_id, handle=handle, services=services, failing_operations=failing, updated_at=now
+        )
+    )
