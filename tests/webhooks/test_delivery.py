@@ -11,8 +11,8 @@ import standardwebhooks
 from linq import LinqAPIV3
 
 from linq_server.store import webhooks as store
+from tests.conftest import World
 from tests.support.receiver import Answer, Receiver
-from tests.webhooks.conftest import World
 
 EVENT = "webhook_subscription.events.updated"
 
