@@ -201,8 +201,8 @@ async def test_a_refused_change_is_recorded_and_leaves_the_chat_unchanged(world:
     assert change.status == "failed" and carol in change.error
 
     line = world.partner.lines[0]
-    await world.http.put(f"http://testserver/sandbox/handles/{line}", json={"services": ["iMessage"],
-                                                                             "failing_operations": ["rename"]})  # fmt: skip
+    fault = {"services": ["iMessage"], "failing_operations": ["rename"]}
+    await world.http.put(f"http://testserver/sandbox/handles/{line}", json=fault)
     await world.http.put(f"/v3/chats/{chat_id}", json={"display_name": "Nope"})
     await world.worker.run_until_idle()
     (failed,) = await events(world, "chat.group_name_update_failed")
