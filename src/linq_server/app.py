@@ -19,6 +19,7 @@ from linq_server.api.errors import install_error_handlers
 from linq_server.api.trace import TraceMiddleware
 from linq_server.clock import Clock
 from linq_server.config import Settings
+from linq_server.domain.participants import ParticipantDesk
 from linq_server.services import build_services
 
 API_PREFIX = "/api/partner"
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False, cl
     )
     app.state.services = services
     app.state.key_cache = KeyCache()
+    app.state.participant_desk = ParticipantDesk(services)
     install_error_handlers(app)
     for module in (phone_numbers, chats, participants, webhook_subscriptions):
         app.include_router(module.router, prefix=API_PREFIX)

@@ -9,7 +9,6 @@ from linq_server.carrier.base import Carrier
 from linq_server.carrier.sandbox import SandboxCarrier, load_handles_file
 from linq_server.clock import Clock
 from linq_server.config import Settings
-from linq_server.jobs.handlers import EachJob
 from linq_server.jobs.queue import JobQueue
 from linq_server.jobs.worker import Worker
 from linq_server.store.database import Database
@@ -38,7 +37,7 @@ class Services:
         dispatcher = Dispatcher(self.db, self.clock, self.secrets, self.sender, production=not self.settings.sandbox)
         return Worker(
             self.queue,
-            {DELIVER_JOB: dispatcher, CHANGE_JOB: EachJob(ChatChanges(self))},
+            {DELIVER_JOB: dispatcher, CHANGE_JOB: ChatChanges(self)},
             concurrency=concurrency or self.settings.worker_concurrency,
             lease_seconds=self.settings.job_lease_seconds,
         )

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 
 from linq_server.domain import partners
 from linq_server.domain.errors import Unauthorized
+from linq_server.domain.participants import ParticipantDesk
 from linq_server.services import Services
 from linq_server.store.database import Database
 from linq_server.store.partners import Partner
@@ -33,17 +34,12 @@ class KeyCache:
         return partner
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
     result: Services = request.app.state.services
     return result
 
 
-def key_cache(request: Request) -> KeyCache:
-    cache: KeyCache = request.app.state.key_cache
-    return cache
-
-
-def trace_id(request: Request) -> str:
+async def trace_id(request: Request) -> str:
     value: str = request.state.trace_id
     return value
 
@@ -54,12 +50,19 @@ async def authenticated_partner(request: Request) -> Partner:
     key = key.strip()
     if scheme.lower() != "bearer" or not key:
         raise Unauthorized()
-    partner = await key_cache(request).partner_for(services(request).db, key)
+    cache: KeyCache = request.app.state.key_cache
+    partner = await cache.partner_for((await services(request)).db, key)
     if partner is None:
         raise Unauthorized()
     return partner
 
 
+async def participant_desk(request: Request) -> ParticipantDesk:
+    desk: ParticipantDesk = request.app.state.participant_desk
+    return desk
+
+
 CurrentPartner = Annotated[Partner, Depends(authenticated_partner)]
 App = Annotated[Services, Depends(services)]
 TraceId = Annotated[str, Depends(trace_id)]
+Desk = Annotated[ParticipantDesk, Depends(participant_desk)]

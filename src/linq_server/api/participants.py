@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from linq_server.api.chats import accepted
-from linq_server.api.deps import App, CurrentPartner, TraceId
+from linq_server.api.deps import CurrentPartner, Desk, TraceId
 from linq_server.domain import participants
 
 router = APIRouter(tags=["Participants"])
@@ -19,15 +19,15 @@ class ParticipantBody(BaseModel):
 
 @router.post("/v3/chats/{chat_id}/participants", status_code=202, summary="Add a participant", response_model=None)
 async def add(
-    chat_id: str, body: ParticipantBody, app: App, partner: CurrentPartner, trace_id: TraceId
+    chat_id: str, body: ParticipantBody, desk: Desk, partner: CurrentPartner, trace_id: TraceId
 ) -> JSONResponse:
-    await participants.request_add(app, partner.id, chat_id, body.handle, trace_id)
+    await desk.submit(participants.ADD, partner.id, chat_id, body.handle, trace_id)
     return accepted("Participant addition queued", trace_id)
 
 
 @router.delete("/v3/chats/{chat_id}/participants", status_code=202, summary="Remove a participant", response_model=None)
 async def remove(
-    chat_id: str, body: ParticipantBody, app: App, partner: CurrentPartner, trace_id: TraceId
+    chat_id: str, body: ParticipantBody, desk: Desk, partner: CurrentPartner, trace_id: TraceId
 ) -> JSONResponse:
-    await participants.request_remove(app, partner.id, chat_id, body.handle, trace_id)
+    await desk.submit(participants.REMOVE, partner.id, chat_id, body.handle, trace_id)
     return accepted("Participant removal queued", trace_id)

@@ -2,32 +2,32 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 SERVICE_ORDER = ("iMessage", "RCS", "SMS")
 
 
-class CarrierRefused(Exception):
-    """The network would not carry out the operation; ``reason`` says why."""
+@dataclass(frozen=True, slots=True)
+class GroupOperation:
+    """One change to a group on the network. ``handle`` is the member concerned (our line for
+    leave, rename and set_icon); ``value`` the new name or icon URL."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    operation: str  # add | remove | leave | rename | set_icon
+    partner_id: str
+    chat_id: str
+    handle: str
+    value: str | None = None
 
 
 class Carrier(Protocol):
-    """Group operations are asynchronous on a real network; each call returns once it has taken effect."""
-
-    async def services_of(self, partner_id: str, handle: str) -> frozenset[str]:
-        """The services on which ``handle`` can receive messages."""
+    async def reachability(self, partner_id: str, handles: list[str]) -> dict[str, frozenset[str]]:
+        """The services on which each of ``handles`` can receive messages (one look-up for them all)."""
         ...
 
-    async def add_member(self, partner_id: str, chat_id: str, handle: str) -> None: ...
+    async def carry_out(self, operations: list[GroupOperation]) -> list[str | None]:
+        """Carry out group operations; returns, in order, None for each done and the reason for each refused.
 
-    async def remove_member(self, partner_id: str, chat_id: str, handle: str) -> None: ...
-
-    async def leave(self, partner_id: str, chat_id: str, line: str) -> None: ...
-
-    async def rename(self, partner_id: str, chat_id: str, line: str, name: str) -> None: ...
-
-    async def set_icon(self, partner_id: str, chat_id: str, line: str, url: str) -> None: ...
+        Returns once they have taken effect on the network.
+        """
+        ...

@@ -8,8 +8,8 @@ What a handle can receive, unless overridden:
 Overrides come from a JSON or YAML file (``LINQ_SERVER_SANDBOX_HANDLES``) for every partner, and from
 ``PUT /sandbox/handles/{handle}`` for one partner (those win). An override may also list operations
 that must fail for that handle (``add``, ``remove``; on your own line ``leave``, ``rename``,
-``set_icon``), so tests can see the failure paths. Every group operation takes effect after a small
-delay, so the asynchronous flow is real.
+``set_icon``), so tests can see the failure paths. Group operations take effect after a small delay
+(``LINQ_SERVER_CARRIER_DELAY_MS``), so the asynchronous flow is real.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from linq_server.carrier.base import SERVICE_ORDER, CarrierRefused
+from linq_server.carrier.base import SERVICE_ORDER, GroupOperation
 from linq_server.store import chats as store
 from linq_server.store.database import Database
 
@@ -63,33 +63,26 @@ class SandboxCarrier:
         self.delay_seconds = delay_seconds
         self.file_overrides = file_overrides
 
-    async def _override(self, partner_id: str, handle: str) -> dict[str, Any] | None:
+    async def reachability(self, partner_id: str, handles: list[str]) -> dict[str, frozenset[str]]:
         async with self.db.read() as conn:
-            return await store.handle_override(conn, partner_id, handle)
+            overrides = await store.handle_overrides(conn, partner_id, handles)
+        return {
+            handle: frozenset(overrides[handle]["services"]) if handle in overrides
+            else self.file_overrides.get(handle) or default_services(handle)
+            for handle in handles
+        }  # fmt: skip
 
-    async def services_of(self, partner_id: str, handle: str) -> frozenset[str]:
-        override = await self._override(partner_id, handle)
-        if override is not None:
-            return frozenset(override["services"])
-        return self.file_overrides.get(handle) or default_services(handle)
-
-    async def _carry_out(self, operation: str, partner_id: str, handle: str) -> None:
+    async def carry_out(self, operations: list[GroupOperation]) -> list[str | None]:
         await asyncio.sleep(self.delay_seconds)
-        override = await self._override(partner_id, handle)
-        if override is not None and operation in override["failing_operations"]:
-            raise CarrierRefused(f"The sandbox network refused to {operation.replace('_', ' ')} for {handle}")
-
-    async def add_member(self, partner_id: str, chat_id: str, handle: str) -> None:
-        await self._carry_out("add", partner_id, handle)
-
-    async def remove_member(self, partner_id: str, chat_id: str, handle: str) -> None:
-        await self._carry_out("remove", partner_id, handle)
-
-    async def leave(self, partner_id: str, chat_id: str, line: str) -> None:
-        await self._carry_out("leave", partner_id, line)
-
-    async def rename(self, partner_id: str, chat_id: str, line: str, name: str) -> None:
-        await self._carry_out("rename", partner_id, line)
-
-    async def set_icon(self, partner_id: str, chat_id: str, line: str, url: str) -> None:
-        await self._carry_out("set_icon", partner_id, line)
+        failing: dict[tuple[str, str], list[str]] = {}
+        async with self.db.read() as conn:
+            for partner_id in {op.partner_id for op in operations}:
+                handles = sorted({op.handle for op in operations if op.partner_id == partner_id})
+                for handle, override in (await store.handle_overrides(conn, partner_id, handles)).items():
+                    failing[(partner_id, handle)] = list(override["failing_operations"])
+        return [
+            f"The sandbox network refused to {op.operation.replace('_', ' ')} for {op.handle}"
+            if op.operation in failing.get((op.partner_id, op.handle), [])
+            else None
+            for op in operations
+        ]

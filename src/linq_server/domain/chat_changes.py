@@ -1,138 +1,148 @@
-"""Carrying out queued chat changes (the ``chat.change`` job): through the carrier, then in the database.
+"""Carrying out queued chat changes (the ``chat.change`` job), a batch at a time.
 
-A change the carrier refuses is recorded as failed with its reason and leaves the chat as it was.
-Every change is applied at most once: a re-run after a crash finds it no longer queued.
+The carrier is asked first; then one transaction applies every change it accepted, records every
+change it refused (with its reason, leaving the chat as it was), emits the webhooks and settles the
+jobs. A change is applied at most once: a re-run after a crash finds it no longer queued.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from linq_server.carrier.base import CarrierRefused
+from linq_server.carrier.base import GroupOperation
 from linq_server.clock import isoformat
 from linq_server.domain.chat_views import ChatView, display_name, handle_json
-from linq_server.domain.chats import load_view
 from linq_server.domain.participants import ADD, REMOVE
+from linq_server.jobs.handlers import DONE, BatchResult
 from linq_server.services import Services
 from linq_server.store import chats as store
 from linq_server.store.chats import ACTIVE, APPLIED, FAILED, LEFT, QUEUED, REMOVED, Change, ChatRow, Participant
 from linq_server.store.jobs import Job
+from linq_server.webhooks.emitter import Event
 
 log = logging.getLogger("linq_server.chats")
 
 # Linq's failure code for group updates the network could not make.
 DELIVERY_FAILED = 4001
+_OPERATIONS = {ADD: "add", REMOVE: "remove", "leave": "leave", "rename": "rename", "set_icon": "set_icon"}
 _FAILURE_EVENTS = {"rename": "chat.group_name_update_failed", "set_icon": "chat.group_icon_update_failed"}
 
 
+def _operation(change: Change, chat: ChatRow) -> GroupOperation:
+    member = change.value or "" if change.kind in (ADD, REMOVE) else chat.line_number
+    value = change.value if change.kind in ("rename", "set_icon") else None
+    return GroupOperation(_OPERATIONS[change.kind], chat.partner_id, chat.id, member, value)
+
+
+@dataclass
+class _Applying:
+    """What one transaction writes for a batch of changes."""
+
+    now: datetime
+    inserted: list[Participant]
+    updated: list[Participant]
+    events: list[Event]
+    outcomes: list[tuple[str, str, str | None]]
+    membership_changed: set[str]
+
+
 class ChatChanges:
-    """Job handler: applies one queued chat change."""
+    """Job handler of ``chat.change``."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
 
-    async def __call__(self, job: Job) -> None:
-        change_id = str(job.payload["change_id"])
+    async def __call__(self, jobs: list[Job]) -> BatchResult:
+        change_ids = [str(job.payload["change_id"]) for job in jobs]
         async with self.services.db.read() as conn:
-            change = await store.change_by_id(conn, change_id)
-            chat = await store.chat_by_id(conn, change.chat_id) if change else None
-        if change is None or chat is None or change.status != QUEUED:
-            return
-        try:
-            await self._through_carrier(chat, change)
-        except CarrierRefused as refused:
-            await self._record_failure(chat, change, refused.reason)
-            return
-        await self._apply(chat.partner_id, change)
+            changes = await store.changes_by_ids(self.services.db, conn, change_ids, lock=False)
+            chats = await store.chats_by_ids(self.services.db, conn, sorted({c.chat_id for c in changes}), lock=False)
+        todo = [c for c in changes if c.status == QUEUED and c.chat_id in chats]
+        answers = await self.services.carrier.carry_out([_operation(c, chats[c.chat_id]) for c in todo])
+        refusals = {change.id: reason for change, reason in zip(todo, answers, strict=True)}
 
-    async def _through_carrier(self, chat: ChatRow, change: Change) -> None:
-        carrier, partner = self.services.carrier, chat.partner_id
-        value = change.value or ""
+        async def write(conn: AsyncConnection) -> None:
+            await self._apply(conn, [c.id for c in todo], refusals)
+
+        return BatchResult({job.id: DONE for job in jobs}, write)
+
+    async def _apply(self, conn: AsyncConnection, change_ids: list[str], refusals: dict[str, str | None]) -> None:
+        db = self.services.db
+        changes = [c for c in await store.changes_by_ids(db, conn, change_ids, lock=True) if c.status == QUEUED]
+        chats = await store.chats_by_ids(db, conn, sorted({c.chat_id for c in changes}), lock=True)
+        members = await store.participants_of(conn, list(chats))
+        views = {chat_id: ChatView(chat, members[chat_id]) for chat_id, chat in chats.items()}
+        batch = _Applying(self.services.clock.now(), [], [], [], [], set())
+        for change in changes:
+            view = views[change.chat_id]
+            reason = refusals.get(change.id)
+            if reason is not None:
+                log.info("chat change %s (%s) refused: %s", change.id, change.kind, reason)
+                batch.outcomes.append((change.id, FAILED, reason))
+                if change.kind in _FAILURE_EVENTS:
+                    data = {"chat_id": view.chat.id, "error_code": DELIVERY_FAILED, "failed_at": isoformat(batch.now)}
+                    batch.events.append(self._event(view.chat, change, _FAILURE_EVENTS[change.kind], data))
+                continue
+            views[change.chat_id] = await self._apply_one(conn, view, change, batch)
+            batch.outcomes.append((change.id, APPLIED, None))
+        if batch.inserted:
+            await store.insert_participants(conn, batch.inserted)
+        await store.update_participants(conn, batch.updated)
+        await store.membership_changed(conn, sorted(batch.membership_changed), batch.now)
+        await store.finish_changes(conn, batch.outcomes, batch.now)
+        await self.services.emitter.emit_all(conn, batch.events)
+
+    def _event(self, chat: ChatRow, change: Change, event_type: str, data: dict[str, Any]) -> Event:
+        return Event(event_type, data, chat.partner_id, change.trace_id, chat.line_number)
+
+    async def _apply_one(self, conn: AsyncConnection, view: ChatView, change: Change, batch: _Applying) -> ChatView:
+        """Apply one accepted change to ``view``; returns the view as it now stands."""
+        chat, now, handle = view.chat, batch.now, change.value or ""
+        data: dict[str, Any]
         if change.kind == ADD:
-            await carrier.add_member(partner, chat.id, value)
-        elif change.kind == REMOVE:
-            await carrier.remove_member(partner, chat.id, value)
-        elif change.kind == "leave":
-            await carrier.leave(partner, chat.id, chat.line_number)
-        elif change.kind == "rename":
-            await carrier.rename(partner, chat.id, chat.line_number, value)
-        elif change.kind == "set_icon":
-            await carrier.set_icon(partner, chat.id, chat.line_number, value)
-        else:
-            raise ValueError(f"unknown chat change {change.kind!r}")
-
-    async def _record_failure(self, chat: ChatRow, change: Change, reason: str) -> None:
-        log.info("chat change %s (%s) refused: %s", change.id, change.kind, reason)
-        now = self.services.clock.now()
-        async with self.services.db.write() as conn:
-            await store.finish_change(conn, change.id, FAILED, now, reason)
-            if change.kind in _FAILURE_EVENTS:
-                await self.services.emitter.emit(
-                    conn, event_type=_FAILURE_EVENTS[change.kind], partner_id=chat.partner_id,
-                    trace_id=change.trace_id, phone_number=chat.line_number,
-                    data={"chat_id": chat.id, "error_code": DELIVERY_FAILED, "failed_at": isoformat(now)},
-                )  # fmt: skip
-
-    async def _apply(self, partner_id: str, change: Change) -> None:
-        services = self.services
-        now = services.clock.now()
-        async with services.db.write() as conn:
-            current = await store.change_by_id(conn, change.id)
-            chat = await store.chat_of(services.db, conn, partner_id, change.chat_id, lock=True)
-            if current is None or current.status != QUEUED or chat is None:
-                return
-            view = await load_view(conn, chat)
-            value = change.value or ""
-            event: tuple[str, dict[str, object]] | None = None
-            if change.kind == ADD:
-                existing = view.participant(value)
-                if existing is None or existing.status != ACTIVE:
-                    joined = Participant(existing.id if existing else str(uuid.uuid4()), chat.id, value, False, ACTIVE,
-                                         now, None)  # fmt: skip
-                    await store.upsert_participant(conn, joined)
-                    await store.update_chat(conn, chat.id, reusable=False, updated_at=now)
-                    handle = handle_json(chat, joined)
-                    event = ("participant.added", {"chat_id": chat.id, "handle": value, "participant": handle,
-                                                   "added_at": isoformat(now)})  # fmt: skip
-            elif change.kind in (REMOVE, "leave"):
-                existing = view.participant(value)
-                if existing is not None and existing.status == ACTIVE:
-                    status = LEFT if change.kind == "leave" else REMOVED
-                    gone = replace(existing, status=status, left_at=now)
-                    await store.set_participant_status(conn, chat.id, value, status, now)
-                    extra = {"left_at": now} if change.kind == "leave" else {}
-                    await store.update_chat(conn, chat.id, reusable=False, updated_at=now, **extra)
-                    event = ("participant.removed", {"chat_id": chat.id, "handle": value,
-                                                     "participant": handle_json(chat, gone),
-                                                     "removed_at": isoformat(now)})  # fmt: skip
-            elif change.kind in ("rename", "set_icon"):
-                event = await self._update_group(view, change, value, now, conn)
-            await store.finish_change(conn, change.id, APPLIED, now)
-            if event is not None:
-                await services.emitter.emit(
-                    conn, event_type=event[0], data=event[1], partner_id=chat.partner_id, trace_id=change.trace_id,
-                    phone_number=chat.line_number,
-                )  # fmt: skip
-
-    async def _update_group(
-        self, view: ChatView, change: Change, value: str, now: datetime, conn: AsyncConnection
-    ) -> tuple[str, dict[str, object]]:
-        chat = view.chat
+            existing = view.participant(handle)
+            if existing is not None and existing.status == ACTIVE:
+                return view  # already there (added meanwhile by other means)
+            joined = Participant(existing.id if existing else str(uuid.uuid4()), chat.id, handle, False, ACTIVE,
+                                 now, None)  # fmt: skip
+            (batch.updated if existing else batch.inserted).append(joined)
+            batch.membership_changed.add(chat.id)
+            data = {"chat_id": chat.id, "handle": handle, "participant": handle_json(chat, joined),
+                    "added_at": isoformat(now)}  # fmt: skip
+            batch.events.append(self._event(chat, change, "participant.added", data))
+            return ChatView(chat, [p for p in view.participants if p.handle != handle] + [joined])
+        if change.kind in (REMOVE, "leave"):
+            existing = view.participant(handle if change.kind == REMOVE else view.me.handle)
+            if existing is None or existing.status != ACTIVE:
+                return view
+            gone = replace(existing, status=LEFT if change.kind == "leave" else REMOVED, left_at=now)
+            batch.updated.append(gone)
+            batch.membership_changed.add(chat.id)
+            if change.kind == "leave":
+                await store.update_chat(conn, chat.id, left_at=now)
+                chat = replace(chat, left_at=now)
+            data = {"chat_id": chat.id, "handle": gone.handle, "participant": handle_json(chat, gone),
+                    "removed_at": isoformat(now)}  # fmt: skip
+            batch.events.append(self._event(chat, change, "participant.removed", data))
+            return ChatView(chat, [gone if p.id == gone.id else p for p in view.participants])
         old: str | None
         if change.kind == "rename":
             old = display_name(view)
-            await store.update_chat(conn, chat.id, custom_name=value, reusable=False, updated_at=now)
-            event_type = "chat.group_name_updated"
+            await store.update_chat(conn, chat.id, custom_name=handle, reusable=False, updated_at=now)
+            chat, event_type = replace(chat, custom_name=handle, reusable=False), "chat.group_name_updated"
         else:
             old = chat.group_chat_icon
-            await store.update_chat(conn, chat.id, group_chat_icon=value, updated_at=now)
-            event_type = "chat.group_icon_updated"
-        return event_type, {
-            "chat_id": chat.id, "updated_at": isoformat(now),
-            "changed_by_handle": handle_json(chat, view.me), "old_value": old, "new_value": value,
+            await store.update_chat(conn, chat.id, group_chat_icon=handle, updated_at=now)
+            chat, event_type = replace(chat, group_chat_icon=handle), "chat.group_icon_updated"
+        data = {
+            "chat_id": chat.id, "updated_at": isoformat(now), "changed_by_handle": handle_json(chat, view.me),
+            "old_value": old, "new_value": handle,
         }  # fmt: skip
+        batch.events.append(self._event(chat, change, event_type, data))
+        return ChatView(chat, view.participants)

@@ -81,7 +81,7 @@ async def queue_change(
         id=new_id(), chat_id=chat.id, kind=kind, value=value, status=QUEUED, error=None, trace_id=trace_id,
         requested_at=services.clock.now(),
     )  # fmt: skip
-    await store.insert_change(conn, change)
+    await store.insert_changes(conn, [change])
     await services.queue.enqueue(conn, CHANGE_JOB, {"change_id": change.id})
     return change
 
@@ -112,8 +112,8 @@ async def create_chat(
         line = await partner_store.line_by_number(conn, line_number)
     if line is None or line.partner_id != partner_id:
         raise PhoneNumberPermissionDenied()
-    reachable = [await services.carrier.services_of(partner_id, handle) for handle in recipients]
-    service = select_service(reachable, line.line_type, message.preferred_service)
+    reachable = await services.carrier.reachability(partner_id, recipients)
+    service = select_service(reachable.values(), line.line_type, message.preferred_service)
     recipient_key = ",".join(sorted(recipients))
     now = services.clock.now()
 
@@ -226,7 +226,7 @@ async def leave_chat(services: Services, partner_id: str, chat_id: str, trace_id
             raise NotAGroupChat("Only group chats can be left")
         if chat.service != "iMessage":
             raise ParticipantServiceMismatch(f"Only iMessage groups can be left; this group uses {chat.service}")
-        queued = await store.queued_changes(conn, chat.id)
+        queued = (await store.queued_changes(conn, [chat.id]))[chat.id]
         if any(change.kind == "leave" for change in queued):
             return  # already on its way
         view = await load_view(conn, chat)

@@ -1,19 +1,41 @@
-"""Group participants: the rules of adding and removing, checked before the 202."""
+"""Group participants: the rules of adding and removing, checked and committed before the 202.
+
+Requests are committed in groups (group commit): while one transaction is committing, the next
+requests wait together, and one transaction then checks and records them all. Every request still
+gets its own answer, and its 202 is sent only after the transaction holding its change and job has
+committed.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass, field
+
 from linq_server.domain.chat_views import ChatView
-from linq_server.domain.chats import interactable_chat, load_view, queue_change
-from linq_server.domain.errors import NotAGroupChat, ParticipantServiceMismatch, StateConflict
+from linq_server.domain.chats import CHANGE_JOB
+from linq_server.domain.errors import (
+    ChatNotFound,
+    ChatUnavailable,
+    InternalError,
+    LinqError,
+    NotAGroupChat,
+    ParticipantServiceMismatch,
+    StateConflict,
+)
 from linq_server.domain.handles import parse_handle
 from linq_server.services import Services
 from linq_server.store import chats as store
-from linq_server.store.chats import Change
+from linq_server.store.chats import QUEUED, Change
+
+log = logging.getLogger("linq_server.participants")
 
 # 31 recipients + our line.
 MAX_PARTICIPANTS = 32
 MIN_PARTICIPANTS = 3
 ADD, REMOVE = "add_participant", "remove_participant"
+MAX_BATCH = 128
 
 
 def check_add(view: ChatView, queued: list[Change], handle: str, reachable: frozenset[str]) -> Change | None:
@@ -59,24 +81,84 @@ def check_remove(view: ChatView, queued: list[Change], handle: str) -> Change | 
     return None
 
 
-async def request_add(services: Services, partner_id: str, chat_id: str, raw_handle: str, trace_id: str) -> None:
-    """Queue adding ``raw_handle`` to a group; the job and the change commit before the 202 is sent."""
-    handle = parse_handle(raw_handle).value
-    reachable = await services.carrier.services_of(partner_id, handle)
-    async with services.db.write() as conn:
-        chat = await interactable_chat(services, conn, partner_id, chat_id)
-        view = await load_view(conn, chat)
-        queued = await store.queued_changes(conn, chat.id)
-        if check_add(view, queued, handle, reachable) is None:
-            await queue_change(services, conn, chat, ADD, handle, trace_id)
+@dataclass
+class _Request:
+    kind: str
+    partner_id: str
+    chat_id: str
+    handle: str
+    trace_id: str
+    answer: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
-async def request_remove(services: Services, partner_id: str, chat_id: str, raw_handle: str, trace_id: str) -> None:
-    """Queue removing ``raw_handle`` from a group (which must keep at least three participants)."""
-    handle = parse_handle(raw_handle).value
-    async with services.db.write() as conn:
-        chat = await interactable_chat(services, conn, partner_id, chat_id)
-        view = await load_view(conn, chat)
-        queued = await store.queued_changes(conn, chat.id)
-        if check_remove(view, queued, handle) is None:
-            await queue_change(services, conn, chat, REMOVE, handle, trace_id)
+class ParticipantDesk:
+    """Takes add/remove requests and commits them in groups; ``submit`` returns once the change is durable."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self._waiting: list[_Request] = []
+        self._draining: asyncio.Task[None] | None = None
+
+    async def submit(self, kind: str, partner_id: str, chat_id: str, raw_handle: str, trace_id: str) -> None:
+        """Queue adding (``ADD``) or removing (``REMOVE``) a handle; raises the rule it breaks, if any."""
+        request = _Request(kind, partner_id, chat_id, parse_handle(raw_handle).value, trace_id)
+        self._waiting.append(request)
+        if self._draining is None or self._draining.done():
+            self._draining = asyncio.create_task(self._drain())
+        await asyncio.shield(request.answer)
+
+    async def _drain(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
+            try:
+                answers = await self._commit(batch)
+            except Exception as error:
+                log.exception("committing %d participant changes failed", len(batch))
+                answers = [error if isinstance(error, LinqError) else InternalError() for _ in batch]
+            for request, answer in zip(batch, answers, strict=True):
+                if answer is None:
+                    request.answer.set_result(None)
+                else:
+                    request.answer.set_exception(answer)
+
+    async def _commit(self, batch: list[_Request]) -> list[LinqError | None]:
+        services = self.services
+        reachable: dict[tuple[str, str], frozenset[str]] = {}
+        for partner_id in {r.partner_id for r in batch}:
+            handles = sorted({r.handle for r in batch if r.partner_id == partner_id and r.kind == ADD})
+            if handles:
+                found = await services.carrier.reachability(partner_id, handles)
+                reachable.update({(partner_id, h): services_ for h, services_ in found.items()})
+        chat_ids = sorted({r.chat_id for r in batch})
+        now = services.clock.now()
+        answers: list[LinqError | None] = []
+        changes: list[Change] = []
+        async with services.db.write() as conn:
+            chats = await store.chats_by_ids(services.db, conn, chat_ids, lock=True)
+            members = await store.participants_of(conn, list(chats))
+            queued = await store.queued_changes(conn, list(chats))
+            for request in batch:
+                try:
+                    chat = chats.get(request.chat_id)
+                    if chat is None or chat.partner_id != request.partner_id:
+                        raise ChatNotFound()
+                    if chat.left_at is not None:
+                        raise ChatUnavailable()
+                    view, pending = ChatView(chat, members[chat.id]), queued[chat.id]
+                    if request.kind == ADD:
+                        same = check_add(view, pending, request.handle, reachable[(request.partner_id, request.handle)])
+                    else:
+                        same = check_remove(view, pending, request.handle)
+                    if same is None:
+                        change = Change(
+                            id=str(uuid.uuid4()), chat_id=chat.id, kind=request.kind, value=request.handle,
+                            status=QUEUED, error=None, trace_id=request.trace_id, requested_at=now,
+                        )  # fmt: skip
+                        pending.append(change)
+                        changes.append(change)
+                    answers.append(None)
+                except LinqError as refused:
+                    answers.append(refused)
+            await store.insert_changes(conn, changes)
+            await services.queue.enqueue_many(conn, CHANGE_JOB, [{"change_id": c.id} for c in changes])
+        return answers

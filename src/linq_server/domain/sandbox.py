@@ -31,6 +31,6 @@ async def describe_handle(services: Services, partner_id: str, raw_handle: str) 
     handle = parse_handle(raw_handle).value
     async with services.db.read() as conn:
         override = await store.handle_override(conn, partner_id, handle)
-    reachable = await services.carrier.services_of(partner_id, handle)
+    reachable = (await services.carrier.reachability(partner_id, [handle]))[handle]
     failing = list(override["failing_operations"]) if override else []
     return handle, [s for s in SERVICE_ORDER if s in reachable], failing

@@ -45,6 +45,25 @@ class JobQueue:
             conn, kind=kind, payload=payload, run_at=now + timedelta(seconds=delay_seconds),
             max_attempts=max_attempts, now=now,
         )  # fmt: skip
+        await self._announce(conn)
+        return job_id
+
+    async def enqueue_many(
+        self,
+        conn: AsyncConnection,
+        kind: str,
+        payloads: list[dict[str, Any]],
+        *,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    ) -> None:
+        """Record several due jobs of one kind in ``conn``'s transaction, in one statement."""
+        if not payloads:
+            return
+        now = self.clock.now()
+        await store.insert_jobs(conn, kind=kind, payloads=payloads, run_at=now, max_attempts=max_attempts, now=now)
+        await self._announce(conn)
+
+    async def _announce(self, conn: AsyncConnection) -> None:
+        """Wake this process's workers after commit, and other processes' through the database."""
         self.db.after_commit(conn, self._wake_local)
         await self.db.notify(conn, CHANNEL)
-        return job_id

@@ -118,6 +118,13 @@ async def chat_of(
     return _chat(row) if row else None
 
 
+async def chats_by_ids(db: Database, conn: AsyncConnection, chat_ids: list[str], *, lock: bool) -> dict[str, ChatRow]:
+    """Several chats at once; locked in id order (PostgreSQL), so concurrent batches cannot deadlock."""
+    query = _chat_query().where(chats.c.id.in_(chat_ids)).order_by(chats.c.id)
+    rows = await conn.execute(db.for_update(query, of=chats) if lock else query)
+    return {row.id: _chat(row) for row in rows}
+
+
 async def chat_by_id(conn: AsyncConnection, chat_id: str) -> ChatRow | None:
     row = (await conn.execute(_chat_query().where(chats.c.id == chat_id))).first()
     return _chat(row) if row else None
@@ -175,57 +182,58 @@ async def update_chat(conn: AsyncConnection, chat_id: str, **values: Any) -> Non
     await conn.execute(chats.update().where(chats.c.id == chat_id).values(**values))
 
 
-async def upsert_participant(conn: AsyncConnection, participant: Participant) -> None:
-    """Add a participant, or bring a former one back (same record, rejoined)."""
-    existing = (
-        await conn.execute(
-            sa.select(chat_participants.c.id).where(
-                chat_participants.c.chat_id == participant.chat_id, chat_participants.c.handle == participant.handle
-            )
-        )
-    ).first()
-    if existing is None:
-        await insert_participants(conn, [participant])
-    else:
-        await conn.execute(
-            chat_participants.update()
-            .where(chat_participants.c.id == existing.id)
-            .values(status=participant.status, joined_at=participant.joined_at, left_at=participant.left_at)
-        )
-
-
-async def set_participant_status(
-    conn: AsyncConnection, chat_id: str, handle: str, status: str, left_at: datetime | None
-) -> None:
+async def update_participants(conn: AsyncConnection, participants: list[Participant]) -> None:
+    """Write back participants' status and dates (a rejoin, a removal, a departure), in one statement."""
+    if not participants:
+        return
     await conn.execute(
         chat_participants.update()
-        .where(chat_participants.c.chat_id == chat_id, chat_participants.c.handle == handle)
-        .values(status=status, left_at=left_at)
+        .where(chat_participants.c.id == sa.bindparam("participant_id"))
+        .values(status=sa.bindparam("new_status"), joined_at=sa.bindparam("joined"), left_at=sa.bindparam("left")),
+        [
+            {"participant_id": p.id, "new_status": p.status, "joined": p.joined_at, "left": p.left_at}
+            for p in participants
+        ],
     )
 
 
-async def insert_change(conn: AsyncConnection, change: Change) -> None:
-    values = {name: getattr(change, name) for name in Change.__slots__}
-    await conn.execute(chat_changes.insert().values(**values))
+async def membership_changed(conn: AsyncConnection, chat_ids: list[str], now: datetime) -> None:
+    """Chats whose members changed are never reused for a new ``POST /v3/chats``."""
+    if chat_ids:
+        await conn.execute(chats.update().where(chats.c.id.in_(chat_ids)).values(reusable=False, updated_at=now))
 
 
-async def queued_changes(conn: AsyncConnection, chat_id: str) -> list[Change]:
-    query = chat_changes.select().where(chat_changes.c.chat_id == chat_id, chat_changes.c.status == QUEUED)
-    return [_change(row) for row in await conn.execute(query.order_by(chat_changes.c.requested_at))]
+async def insert_changes(conn: AsyncConnection, changes: list[Change]) -> None:
+    if changes:
+        await conn.execute(
+            chat_changes.insert(), [{name: getattr(c, name) for name in Change.__slots__} for c in changes]
+        )
 
 
-async def change_by_id(conn: AsyncConnection, change_id: str) -> Change | None:
-    row = (await conn.execute(chat_changes.select().where(chat_changes.c.id == change_id))).first()
-    return _change(row) if row else None
+async def queued_changes(conn: AsyncConnection, chat_ids: list[str]) -> dict[str, list[Change]]:
+    found: dict[str, list[Change]] = {chat_id: [] for chat_id in chat_ids}
+    query = chat_changes.select().where(chat_changes.c.chat_id.in_(chat_ids), chat_changes.c.status == QUEUED)
+    for row in await conn.execute(query.order_by(chat_changes.c.requested_at)):
+        found[row.chat_id].append(_change(row))
+    return found
 
 
-async def finish_change(
-    conn: AsyncConnection, change_id: str, status: str, finished_at: datetime, error: str | None = None
-) -> None:
+async def changes_by_ids(db: Database, conn: AsyncConnection, change_ids: list[str], *, lock: bool) -> list[Change]:
+    """Changes in the order they were requested; ``lock`` keeps another worker off them until commit."""
+    query = chat_changes.select().where(chat_changes.c.id.in_(change_ids)).order_by(chat_changes.c.requested_at)
+    rows = await conn.execute(db.for_update(query) if lock else query)
+    return [_change(row) for row in rows]
+
+
+async def finish_changes(conn: AsyncConnection, outcomes: list[tuple[str, str, str | None]], now: datetime) -> None:
+    """Settle changes: (change id, applied | failed, error)."""
+    if not outcomes:
+        return
     await conn.execute(
         chat_changes.update()
-        .where(chat_changes.c.id == change_id)
-        .values(status=status, error=error, finished_at=finished_at)
+        .where(chat_changes.c.id == sa.bindparam("change_id"))
+        .values(status=sa.bindparam("outcome"), error=sa.bindparam("reason"), finished_at=now),
+        [{"change_id": change_id, "outcome": status, "reason": error} for change_id, status, error in outcomes],
     )
 
 
@@ -248,6 +256,13 @@ async def handle_override(conn: AsyncConnection, partner_id: str, handle: str) -
     )
     row = (await conn.execute(query)).mappings().first()
     return dict(row) if row else None
+
+
+async def handle_overrides(conn: AsyncConnection, partner_id: str, handles: list[str]) -> dict[str, dict[str, Any]]:
+    query = sandbox_handles.select().where(
+        sandbox_handles.c.partner_id == partner_id, sandbox_handles.c.handle.in_(handles)
+    )
+    return {row["handle"]: dict(row) for row in (await conn.execute(query)).mappings()}
 
 
 async def put_handle_override(

@@ -39,6 +39,26 @@ async def insert_job(
     return job_id
 
 
+async def insert_jobs(
+    conn: AsyncConnection,
+    *,
+    kind: str,
+    payloads: list[dict[str, Any]],
+    run_at: datetime,
+    max_attempts: int,
+    now: datetime,
+) -> None:
+    """Many jobs of one kind in one statement."""
+    await conn.execute(
+        jobs.insert(),
+        [
+            {"id": str(uuid.uuid4()), "kind": kind, "payload": payload, "status": QUEUED, "run_at": run_at,
+             "attempts": 0, "max_attempts": max_attempts, "created_at": now}
+            for payload in payloads
+        ],
+    )  # fmt: skip
+
+
 async def claim(db: Database, conn: AsyncConnection, *, worker_id: str, limit: int, now: datetime,
                 lease: timedelta) -> list[Job]:  # fmt: skip
     """Lease up to ``limit`` due jobs: queued ones whose time has come, and running ones whose lease lapsed."""

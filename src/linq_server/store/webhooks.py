@@ -123,34 +123,13 @@ async def subscriptions_of(conn: AsyncConnection, partner_id: str, *, active_onl
     return [_subscription(row) for row in await conn.execute(query)]
 
 
-async def insert_event(
-    conn: AsyncConnection,
-    *,
-    event_id: str,
-    partner_id: str,
-    event_type: str,
-    phone_number: str | None,
-    trace_id: str,
-    data: dict[str, Any],
-    created_at: datetime,
-) -> None:
-    await conn.execute(
-        webhook_events.insert().values(
-            id=event_id, partner_id=partner_id, event_type=event_type, phone_number=phone_number,
-            trace_id=trace_id, data=data, created_at=created_at,
-        )
-    )  # fmt: skip
+async def insert_events(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    await conn.execute(webhook_events.insert(), rows)
 
 
-async def insert_delivery(
-    conn: AsyncConnection, *, delivery_id: str, event_id: str, subscription_id: str, body: str, created_at: datetime
-) -> None:
-    await conn.execute(
-        webhook_deliveries.insert().values(
-            id=delivery_id, event_id=event_id, subscription_id=subscription_id, body=body, status=PENDING,
-            attempts=0, created_at=created_at,
-        )
-    )  # fmt: skip
+async def insert_deliveries(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await conn.execute(webhook_deliveries.insert(), rows)
 
 
 @dataclass(frozen=True, slots=True)

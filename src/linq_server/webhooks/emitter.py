@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -28,6 +29,17 @@ def wants(subscription: Subscription, event_type: str, phone_number: str | None)
     return True
 
 
+@dataclass(frozen=True, slots=True)
+class Event:
+    """An event to record: its type, its ``data`` (shaped as Linq's), whose it is and what caused it."""
+
+    event_type: str
+    data: dict[str, Any]
+    partner_id: str
+    trace_id: str
+    phone_number: str | None = None
+
+
 class Emitter:
     def __init__(self, queue: JobQueue) -> None:
         self.queue = queue
@@ -42,35 +54,52 @@ class Emitter:
         trace_id: str,
         phone_number: str | None = None,
     ) -> str:
-        """Record ``event_type`` for ``partner_id``; returns the event id (= ``webhook-id`` of every delivery).
-
-        Runs inside the caller's transaction, so the event exists exactly when the change it reports does.
-        """
-        now = self.queue.clock.now()
-        event_id = str(uuid.uuid4())
-        await store.insert_event(
-            conn, event_id=event_id, partner_id=partner_id, event_type=event_type, phone_number=phone_number,
-            trace_id=trace_id, data=data, created_at=now,
-        )  # fmt: skip
-        for subscription in await store.subscriptions_of(conn, partner_id, active_only=True):
-            if not wants(subscription, event_type, phone_number):
-                continue
-            version = webhook_version_of(subscription.target_url)
-            if event_type in V2_ONLY_EVENTS and version != CURRENT_WEBHOOK_VERSION:
-                continue
-            body = json.dumps(
-                envelope(
-                    event_type=event_type, event_id=event_id, created_at=now, partner_id=partner_id,
-                    trace_id=trace_id, webhook_version=version, data=data,
-                ),
-                separators=(",", ":"),
-            )  # fmt: skip
-            delivery_id = str(uuid.uuid4())
-            await store.insert_delivery(
-                conn, delivery_id=delivery_id, event_id=event_id, subscription_id=subscription.id, body=body,
-                created_at=now,
-            )  # fmt: skip
-            await self.queue.enqueue(
-                conn, DELIVER_JOB, {"delivery_id": delivery_id}, max_attempts=2 * MAX_DELIVERY_ATTEMPTS
-            )
+        """Record one event; returns its id (= the ``webhook-id`` of every delivery of it)."""
+        (event_id,) = await self.emit_all(conn, [Event(event_type, data, partner_id, trace_id, phone_number)])
         return event_id
+
+    async def emit_all(self, conn: AsyncConnection, events: list[Event]) -> list[str]:
+        """Record events and one delivery job per matching subscription, in the caller's transaction.
+
+        So an event exists exactly when the change it reports does. A few statements, however many events.
+        """
+        if not events:
+            return []
+        now = self.queue.clock.now()
+        ids = [str(uuid.uuid4()) for _ in events]
+        await store.insert_events(
+            conn,
+            [
+                {"id": event_id, "partner_id": e.partner_id, "event_type": e.event_type, "phone_number": e.phone_number,
+                 "trace_id": e.trace_id, "data": e.data, "created_at": now}
+                for event_id, e in zip(ids, events, strict=True)
+            ],
+        )  # fmt: skip
+        subscriptions = {
+            partner_id: await store.subscriptions_of(conn, partner_id, active_only=True)
+            for partner_id in {e.partner_id for e in events}
+        }
+        deliveries: list[dict[str, Any]] = []
+        for event_id, event in zip(ids, events, strict=True):
+            for subscription in subscriptions[event.partner_id]:
+                if not wants(subscription, event.event_type, event.phone_number):
+                    continue
+                version = webhook_version_of(subscription.target_url)
+                if event.event_type in V2_ONLY_EVENTS and version != CURRENT_WEBHOOK_VERSION:
+                    continue
+                body = json.dumps(
+                    envelope(
+                        event_type=event.event_type, event_id=event_id, created_at=now, partner_id=event.partner_id,
+                        trace_id=event.trace_id, webhook_version=version, data=event.data,
+                    ),
+                    separators=(",", ":"),
+                )  # fmt: skip
+                deliveries.append(
+                    {"id": str(uuid.uuid4()), "event_id": event_id, "subscription_id": subscription.id, "body": body,
+                     "status": store.PENDING, "attempts": 0, "created_at": now}
+                )  # fmt: skip
+        await store.insert_deliveries(conn, deliveries)
+        await self.queue.enqueue_many(
+            conn, DELIVER_JOB, [{"delivery_id": d["id"]} for d in deliveries], max_attempts=2 * MAX_DELIVERY_ATTEMPTS
+        )
+        return ids
