@@ -25,8 +25,8 @@ from pathlib import Path
 import aiohttp
 
 from benchmarks.support import (
-    fresh_database,
     free_port,
+    fresh_database,
     percentile,
     postgres_available,
     print_table,
