@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import signal
 from pathlib import Path
 from typing import Annotated
@@ -16,7 +15,7 @@ from rich.console import Console
 from rich.panel import Panel
 
 from linq_server.app import create_app
-from linq_server.config import Settings
+from linq_server.config import Settings, kept_secret
 from linq_server.domain import partners
 from linq_server.domain.errors import LinqError
 from linq_server.services import build_services
@@ -32,17 +31,7 @@ console = Console()
 
 def _sandbox_key(settings: Settings) -> str:
     """The configured key, or one made once and kept (owner-only) in the data folder."""
-    if settings.api_key:
-        return settings.api_key
-    path = Path(settings.data_dir) / "sandbox-api-key"
-    if path.exists():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = partners.generate_api_key()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key + "\n")
-    return key
+    return settings.api_key or kept_secret(Path(settings.data_dir) / "sandbox-api-key", partners.generate_api_key)
 
 
 async def _ensure_sandbox(settings: Settings) -> partners.NewPartner:

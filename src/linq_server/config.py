@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import field_validator
@@ -35,3 +37,21 @@ class Settings(BaseSettings):
     @property
     def sandbox_phone_numbers(self) -> list[str]:
         return [number.strip() for number in self.phone_numbers.split(",") if number.strip()]
+
+
+def kept_secret(path: Path, make: Callable[[], str]) -> str:
+    """The secret stored at ``path``, made with ``make`` and written owner-only the first time.
+
+    Safe against two processes starting at once: the file is created exclusively, and the loser reads it.
+    """
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = make()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret + "\n")
+    return secret

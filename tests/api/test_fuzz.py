@@ -24,13 +24,15 @@ PATHS = [
     "/v3/chats/00000000-0000-0000-0000-000000000000",
     "/v3/chats/not-a-uuid/participants",
     "/v3/chats/00000000-0000-0000-0000-000000000000/participants",
+    "/v3/chats/00000000-0000-0000-0000-000000000000/leave",
+    "/v3/chats/00000000-0000-0000-0000-000000000000/read",
     "/v3/webhook-subscriptions",
     "/v3/webhook-subscriptions/whatever",
     "/v3/webhook-events",
 ]
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
     max_leaves=10,
 )
@@ -48,7 +50,10 @@ bodies = st.one_of(
                 "subscribed_events",
                 "is_active",
                 "display_name",
+                "group_chat_icon",
                 "phone_numbers",
+                "services",
+                "failing_operations",
             ]
         ),
         json_values,
@@ -64,11 +69,11 @@ class Driver:
         self.loop = asyncio.new_event_loop()
         self.app = create_app(app_settings)
         self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="http://testserver")
-        self.key = self.loop.run_until_complete(self._make_partner())
+        self.key, self.line = self.loop.run_until_complete(self._make_partner())
 
-    async def _make_partner(self) -> str:
+    async def _make_partner(self) -> tuple[str, str]:
         created = await partners.create_partner(self.app.state.services.db, f"fuzz-{new_phone()}", [new_phone()])
-        return created.api_key
+        return created.api_key, created.lines[0].phone_number
 
     def request(self, *args: Any, **kwargs: Any) -> httpx.Response:
         return self.loop.run_until_complete(self.client.request(*args, **kwargs))
@@ -86,10 +91,12 @@ def http(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     driver.close()
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     method=st.sampled_from(["GET", "POST", "PUT", "PATCH", "DELETE"]),
-    path=st.sampled_from(PATHS) | st.text(alphabet="abc/-_.%0123456789", max_size=30).map(lambda p: "/v3/" + p),
+    path=st.sampled_from(PATHS)
+    | st.text(alphabet="abc/-_.%0123456789", max_size=30).map(lambda p: "/v3/" + p)
+    | st.sampled_from(["/sandbox/handles/+14155550100", "/sandbox/handles/x"]).map(lambda p: "/.." + p),
     body=bodies,
     content_type=st.sampled_from(["application/json", "text/plain", "", "application/x-www-form-urlencoded"]),
     authorized=st.booleans(),
@@ -107,8 +114,57 @@ def test_no_request_yields_a_500(
     headers = {"Content-Type": content_type} if content_type else {}
     if authorized:
         headers["Authorization"] = f"Bearer {http.key}"
-    response = http.request(method, "/api/partner" + path, content=body, headers=headers, params=query)
+    url = path[3:] if path.startswith("/..") else "/api/partner" + path
+    response = http.request(method, url, content=body, headers=headers, params=query)
     assert response.status_code < 500, response.text
     assert "x-trace-id" in response.headers
     if response.status_code >= 400:
         assert response.json()["success"] is False
+
+
+handles = st.one_of(
+    st.text(max_size=20),
+    st.from_regex(r"\+1415[0-9]{7}", fullmatch=True),
+    st.emails(),
+    st.integers(),
+    st.none(),
+)
+parts = st.lists(
+    st.one_of(
+        st.fixed_dictionaries({"type": st.sampled_from(["text", "link", "media", "x"]), "value": json_values}),
+        st.fixed_dictionaries({"type": st.just("media"), "url": json_values, "attachment_id": json_values}),
+        json_values,
+    ),
+    max_size=4,
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    to=st.lists(handles, max_size=4) | json_values,
+    message=st.fixed_dictionaries(
+        {"parts": parts},
+        optional={
+            "preferred_service": st.sampled_from(["iMessage", "SMS", "RCS", "Fax"]),
+            "effect": json_values,
+            "reply_to": json_values,
+        },
+    )
+    | json_values,
+    participant=handles,
+    method=st.sampled_from(["POST", "DELETE"]),
+)
+def test_chat_and_participant_bodies_never_yield_a_500(
+    http: Driver, to: object, message: object, participant: object, method: str
+) -> None:
+    headers = {"Authorization": f"Bearer {http.key}"}
+    created = http.request(
+        "POST", "/api/partner/v3/chats", json={"from": http.line, "to": to, "message": message}, headers=headers
+    )
+    assert created.status_code < 500, created.text
+    if created.status_code in (200, 201):
+        chat_id = created.json()["chat"]["id"]
+        changed = http.request(
+            method, f"/api/partner/v3/chats/{chat_id}/participants", json={"handle": participant}, headers=headers
+        )
+        assert changed.status_code < 500, changed.text

@@ -20,7 +20,7 @@ from linq_server.store.jobs import Job
 log = logging.getLogger("linq_server.jobs")
 
 IDLE_POLL_SECONDS = 1.0
-BATCH_SIZE = 16
+BATCH_SIZE = 32
 # A handler that forgets a job gets it retried rather than silently marked done.
 _NO_OUTCOME = Outcome(0, "the handler gave no outcome")
 

@@ -73,19 +73,22 @@ class MessageRow:
     created_at: datetime
 
 
-_CHAT_COLUMNS = (*chats.c, phone_numbers.c.line_type)
+# Columns selected in the order of the dataclass fields, so rows become dataclasses positionally (fast).
+_CHAT_COLUMNS = [phone_numbers.c.line_type if name == "line_type" else chats.c[name] for name in ChatRow.__slots__]
+_PARTICIPANT_COLUMNS = [chat_participants.c[name] for name in Participant.__slots__]
+_CHANGE_COLUMNS = [chat_changes.c[name] for name in Change.__slots__]
 
 
 def _chat(row: Any) -> ChatRow:
-    return ChatRow(**{name: getattr(row, name) for name in ChatRow.__slots__})
+    return ChatRow(*row)
 
 
 def _participant(row: Any) -> Participant:
-    return Participant(**{name: getattr(row, name) for name in Participant.__slots__})
+    return Participant(*row)
 
 
 def _change(row: Any) -> Change:
-    return Change(**{name: getattr(row, name) for name in Change.__slots__})
+    return Change(*row)
 
 
 def _chat_query() -> sa.Select[Any]:
@@ -168,7 +171,7 @@ async def participants_of(conn: AsyncConnection, chat_ids: list[str]) -> dict[st
     if not chat_ids:
         return found
     query = (
-        chat_participants.select()
+        sa.select(*_PARTICIPANT_COLUMNS)
         .where(chat_participants.c.chat_id.in_(chat_ids))
         .order_by(chat_participants.c.chat_id, chat_participants.c.is_me.desc(), chat_participants.c.joined_at,
                   chat_participants.c.handle)
@@ -212,7 +215,7 @@ async def insert_changes(conn: AsyncConnection, changes: list[Change]) -> None:
 
 async def queued_changes(conn: AsyncConnection, chat_ids: list[str]) -> dict[str, list[Change]]:
     found: dict[str, list[Change]] = {chat_id: [] for chat_id in chat_ids}
-    query = chat_changes.select().where(chat_changes.c.chat_id.in_(chat_ids), chat_changes.c.status == QUEUED)
+    query = sa.select(*_CHANGE_COLUMNS).where(chat_changes.c.chat_id.in_(chat_ids), chat_changes.c.status == QUEUED)
     for row in await conn.execute(query.order_by(chat_changes.c.requested_at)):
         found[row.chat_id].append(_change(row))
     return found
@@ -220,7 +223,7 @@ async def queued_changes(conn: AsyncConnection, chat_ids: list[str]) -> dict[str
 
 async def changes_by_ids(db: Database, conn: AsyncConnection, change_ids: list[str], *, lock: bool) -> list[Change]:
     """Changes in the order they were requested; ``lock`` keeps another worker off them until commit."""
-    query = chat_changes.select().where(chat_changes.c.id.in_(change_ids)).order_by(chat_changes.c.requested_at)
+    query = sa.select(*_CHANGE_COLUMNS).where(chat_changes.c.id.in_(change_ids)).order_by(chat_changes.c.requested_at)
     rows = await conn.execute(db.for_update(query) if lock else query)
     return [_change(row) for row in rows]
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import secrets
 from datetime import datetime
 from pathlib import Path
 
 from cryptography.fernet import Fernet
 from standardwebhooks import Webhook
+
+from linq_server.config import kept_secret
 
 SECRET_PREFIX = "whsec_"
 
@@ -59,17 +60,4 @@ class SecretBox:
 
 def load_server_key(configured: str | None, data_dir: Path) -> str:
     """``LINQ_SERVER_SECRET_KEY``, or a key generated once into the data folder (owner-only)."""
-    if configured:
-        return configured
-    path = data_dir / "secret-key"
-    if path.exists():
-        return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(32)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it first
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key + "\n")
-    return key
+    return configured or kept_secret(data_dir / "secret-key", lambda: secrets.token_urlsafe(32))
