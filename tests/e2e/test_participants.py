@@ -186,3 +186,34 @@ def test_twenty_concurrent_adds_of_the_same_handle_make_one_participant(flow: Fl
     time.sleep(1.0)
     assert len(flow.events("participant.added", 2, timeout=0)) == 1
     assert [h.handle for h in flow.sdk.chats.retrieve(group).handles].count(carol) == 1
+
+
+def test_accepted_changes_survive_a_kill_9(fresh_database_url: str, tmp_path: Path) -> None:
+    receiver = Receiver().start()
+    slow = {"LINQ_SERVER_CARRIER_DELAY_MS": "5000", "LINQ_SERVER_JOB_LEASE_SECONDS": "2"}
+    server = ServerProcess(fresh_database_url, tmp_path / "data", generate_api_key(), [new_phone(0)], extra_env=slow)
+    server.start()
+    try:
+        with LinqAPIV3(api_key=server.api_key, base_url=server.base_url, _strict_response_validation=True) as sdk:
+            secret = sdk.webhook_subscriptions.create(
+                target_url=receiver.url, subscribed_events=["participant.added"]
+            ).signing_secret
+            chat_id = sdk.chats.create(
+                from_=server.phone_numbers[0], to=[new_phone(1), new_phone(2)],
+                message={"parts": [{"type": "text", "value": "hi"}]},
+            ).chat.id  # fmt: skip
+            handles = [new_phone(3) for _ in range(10)]
+            for handle in handles:
+                assert sdk.chats.participants.add(chat_id, handle=handle).status == "accepted"
+        server.kill()  # the carrier was still "working": nothing had been applied
+        server.env["LINQ_SERVER_CARRIER_DELAY_MS"] = "20"
+        server.start()
+        flow = Flow(server, LinqAPIV3(api_key=server.api_key, base_url=server.base_url), receiver, secret)
+        hits = flow.events("participant.added", 10, timeout=30)
+        added = sorted({flow.verified(hit)["data"]["handle"] for hit in hits})  # type: ignore[index]
+        assert added == sorted(handles)
+        members = {h.handle for h in flow.sdk.chats.retrieve(chat_id).handles if h.status == "active"}
+        assert set(handles) <= members
+    finally:
+        server.stop()
+        receiver.stop()
