@@ -20,6 +20,7 @@ from benchmarks.support import free_port, fresh_database, percentile, postgres_a
 from linq_server.config import Settings
 from linq_server.domain import partners, webhook_subscriptions
 from linq_server.services import Services, build_services
+from linq_server.workers import build_worker
 
 EVENT = "message.sent"
 
@@ -53,7 +54,7 @@ async def _wait_for(base: str, count: int, limit: float = 120.0) -> dict[str, fl
 async def run(database_url: str, events: int, idle_events: int, receiver_port: int) -> list[str]:
     with tempfile.TemporaryDirectory() as data_dir:
         services = build_services(Settings(database_url=database_url, data_dir=Path(data_dir)))
-        worker = services.worker()
+        worker = build_worker(services)
         worker_task: asyncio.Task[None] | None = None
         base = f"http://127.0.0.1:{receiver_port}"
         try:

@@ -16,6 +16,7 @@ from linq_server.domain import partners
 from linq_server.jobs.worker import Worker
 from linq_server.services import Services
 from linq_server.store.database import Database
+from linq_server.workers import build_worker
 from tests.support.databases import DatabaseFactory
 from tests.support.phones import new_phone
 from tests.support.receiver import Receiver
@@ -127,4 +128,4 @@ async def world(fresh_database_url: str, tmp_path: Path) -> AsyncIterator[World]
             base_url="http://testserver/api/partner",
             headers={"Authorization": f"Bearer {partner.api_key}"},
         ) as http:
-            yield World(app, services, clock, services.worker(), http, partner)
+            yield World(app, services, clock, build_worker(services), http, partner)

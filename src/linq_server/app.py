@@ -21,6 +21,7 @@ from linq_server.clock import Clock
 from linq_server.config import Settings
 from linq_server.domain.participants import ParticipantDesk
 from linq_server.services import build_services
+from linq_server.workers import build_worker
 
 API_PREFIX = "/api/partner"
 
@@ -31,7 +32,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False, cl
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        worker = services.worker() if run_worker else None
+        worker = build_worker(services) if run_worker else None
         worker_task = asyncio.create_task(worker.run()) if worker else None
         try:
             yield

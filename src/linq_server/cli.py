@@ -22,6 +22,7 @@ from linq_server.services import build_services
 from linq_server.store.database import Database
 from linq_server.store.migrate import migrate as run_migrations
 from linq_server.store.partners import Partner, PhoneLine
+from linq_server.workers import build_worker
 
 app = typer.Typer(help="linq-server: the Linq Partner API v3, self-hosted.", no_args_is_help=True)
 partners_app = typer.Typer(help="Manage partners (API accounts).", no_args_is_help=True)
@@ -80,7 +81,7 @@ def worker_command(
 
     async def run() -> None:
         services = build_services(settings)
-        worker = services.worker(concurrency)
+        worker = build_worker(services, concurrency)
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, worker.stop)

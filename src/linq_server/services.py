@@ -1,4 +1,7 @@
-"""The wired services, built once per process from settings (by the app and by the worker command)."""
+"""The wired services, built once per process from settings (by the app and by the worker command).
+
+The worker that runs their jobs is built in ``linq_server.workers``.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +13,8 @@ from linq_server.carrier.sandbox import SandboxCarrier, load_handles_file
 from linq_server.clock import Clock
 from linq_server.config import Settings
 from linq_server.jobs.queue import JobQueue
-from linq_server.jobs.worker import Worker
 from linq_server.store.database import Database
-from linq_server.webhooks.dispatcher import Dispatcher
-from linq_server.webhooks.emitter import DELIVER_JOB, Emitter
+from linq_server.webhooks.emitter import Emitter
 from linq_server.webhooks.sender import WebhookSender
 from linq_server.webhooks.signing import SecretBox, load_server_key
 
@@ -28,19 +29,6 @@ class Services:
     secrets: SecretBox
     carrier: Carrier
     sender: WebhookSender = field(default_factory=WebhookSender)
-
-    def worker(self, concurrency: int | None = None) -> Worker:
-        # Imported here: the chat rules depend on Services, so the module cannot import them at its top.
-        from linq_server.domain.chat_changes import ChatChanges
-        from linq_server.domain.chats import CHANGE_JOB
-
-        dispatcher = Dispatcher(self.db, self.clock, self.secrets, self.sender, production=not self.settings.sandbox)
-        return Worker(
-            self.queue,
-            {DELIVER_JOB: dispatcher, CHANGE_JOB: ChatChanges(self)},
-            concurrency=concurrency or self.settings.worker_concurrency,
-            lease_seconds=self.settings.job_lease_seconds,
-        )
 
     async def close(self) -> None:
         await self.sender.close()

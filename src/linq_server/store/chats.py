@@ -128,11 +128,6 @@ async def chats_by_ids(db: Database, conn: AsyncConnection, chat_ids: list[str],
     return {row.id: _chat(row) for row in rows}
 
 
-async def chat_by_id(conn: AsyncConnection, chat_id: str) -> ChatRow | None:
-    row = (await conn.execute(_chat_query().where(chats.c.id == chat_id))).first()
-    return _chat(row) if row else None
-
-
 async def reusable_chat(conn: AsyncConnection, partner_id: str, line_number: str, recipient_key: str) -> ChatRow | None:
     query = _chat_query().where(
         chats.c.partner_id == partner_id,

@@ -100,21 +100,6 @@ async def subscription_of(
     return _subscription(row) if row else None
 
 
-async def subscription_by_id(conn: AsyncConnection, subscription_id: str) -> Subscription | None:
-    row = (
-        await conn.execute(webhook_subscriptions.select().where(webhook_subscriptions.c.id == subscription_id))
-    ).first()
-    return _subscription(row) if row else None
-
-
-async def subscription_with_url(conn: AsyncConnection, partner_id: str, target_url: str) -> Subscription | None:
-    query = webhook_subscriptions.select().where(
-        webhook_subscriptions.c.partner_id == partner_id, webhook_subscriptions.c.target_url == target_url
-    )
-    row = (await conn.execute(query)).first()
-    return _subscription(row) if row else None
-
-
 async def subscriptions_of(conn: AsyncConnection, partner_id: str, *, active_only: bool = False) -> list[Subscription]:
     query = webhook_subscriptions.select().where(webhook_subscriptions.c.partner_id == partner_id)
     if active_only:

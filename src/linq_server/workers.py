@@ -1,0 +1,23 @@
+"""The job worker, with a handler for every kind of job the server schedules."""
+
+from __future__ import annotations
+
+from linq_server.domain.chat_changes import ChatChanges
+from linq_server.domain.chats import CHANGE_JOB
+from linq_server.jobs.worker import Worker
+from linq_server.services import Services
+from linq_server.webhooks.dispatcher import Dispatcher
+from linq_server.webhooks.emitter import DELIVER_JOB
+
+
+def build_worker(services: Services, concurrency: int | None = None) -> Worker:
+    settings = services.settings
+    dispatcher = Dispatcher(
+        services.db, services.clock, services.secrets, services.sender, production=not settings.sandbox
+    )
+    return Worker(
+        services.queue,
+        {DELIVER_JOB: dispatcher, CHANGE_JOB: ChatChanges(services)},
+        concurrency=concurrency or settings.worker_concurrency,
+        lease_seconds=settings.job_lease_seconds,
+    )
