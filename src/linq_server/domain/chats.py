@@ -59,8 +59,8 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-async def load_view(db_conn: AsyncConnection, chat: ChatRow) -> ChatView:
-    return ChatView(chat, (await store.participants_of(db_conn, [chat.id]))[chat.id])
+async def load_view(conn: AsyncConnection, chat: ChatRow) -> ChatView:
+    return ChatView(chat, (await store.participants_of(conn, [chat.id]))[chat.id])
 
 
 async def interactable_chat(services: Services, conn: AsyncConnection, partner_id: str, chat_id: str) -> ChatRow:
