@@ -58,17 +58,8 @@ class EventTypeList(BaseModel):
 
 
 def _shape(subscription: Subscription) -> WebhookSubscription:
-    return WebhookSubscription(
-        id=subscription.id,
-        target_url=subscription.target_url,
-        subscribed_events=subscription.subscribed_events,
-        is_active=subscription.is_active,
-        created_at=subscription.created_at,
-        updated_at=subscription.updated_at,
-        phone_numbers=subscription.phone_numbers,
-        routing_id_header=subscription.routing_id_header,
-        routing_key_header=subscription.routing_key_header,
-    )
+    """The public fields of a stored subscription (never its secret)."""
+    return WebhookSubscription(**{name: getattr(subscription, name) for name in WebhookSubscription.model_fields})
 
 
 @router.post("/v3/webhook-subscriptions", status_code=201, summary="Create a webhook subscription")
