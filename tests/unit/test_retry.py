@@ -61,3 +61,8 @@ def test_only_429_and_5xx_are_retryable(status: int) -> None:
 
 def test_the_schedule_starts_at_five_seconds() -> None:
     assert 4 <= RETRY_BACKOFF.delay(1) <= 6
+
+
+def test_unreadable_retry_after_values_are_ignored() -> None:
+    assert retry_after_seconds("²", START) is None  # a digit to str.isdigit, not to float()
+    assert retry_after_seconds("Fri, 01 Jan 99999 00:00:00 GMT", START) is None

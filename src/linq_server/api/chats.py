@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from linq_server.api.deps import App, CurrentPartner, TraceId
+from linq_server.api.fields import Text
 from linq_server.domain import chats
 from linq_server.domain.chat_views import chat_json, created_chat_json
 
@@ -23,19 +24,19 @@ class MessageContent(BaseModel):
     effect: dict[str, Any] | None = None
     reply_to: dict[str, Any] | None = None
     preferred_service: Service | None = None
-    idempotency_key: str | None = None
+    idempotency_key: Text | None = None
 
 
 class CreateChatBody(BaseModel):
-    sender: str = Field(alias="from")
-    to: list[str]
+    sender: Text = Field(alias="from")
+    to: list[Text]
     message: MessageContent
     override_optout: bool | None = None
 
 
 class UpdateChatBody(BaseModel):
-    display_name: str | None = None
-    group_chat_icon: str | None = None
+    display_name: Text | None = None
+    group_chat_icon: Text | None = None
 
 
 def accepted(message: str, trace_id: str) -> JSONResponse:

@@ -62,7 +62,8 @@ def classify_validation_error(errors: list[dict[str, Any]]) -> LinqError:
         return InvalidRequestBody()
     if kind == "json_invalid":
         return InvalidRequestBody()
-    if kind == "missing":
+    if kind == "missing" or ("input" in first and first["input"] is None and len(loc) > 1):
+        # A required field sent as null is as missing as one left out.
         return MissingRequiredField(f"Missing required field: {_field(loc)}")
     return InvalidParameterValue(f"Invalid parameter value: {_field(loc)}: {first.get('msg', 'invalid')}")
 

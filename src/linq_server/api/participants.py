@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -14,7 +16,8 @@ router = APIRouter(tags=["Participants"])
 
 
 class ParticipantBody(BaseModel):
-    handle: str
+    # Any JSON value: the domain answers 1001 for null and 1002 for anything that is not a handle.
+    handle: Any
 
 
 @router.post("/v3/chats/{chat_id}/participants", status_code=202, summary="Add a participant", response_model=None)

@@ -6,14 +6,15 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from linq_server.api.deps import App, CurrentPartner
+from linq_server.api.fields import Text
 from linq_server.domain import sandbox
 
 router = APIRouter(tags=["Sandbox"])
 
 
 class HandleBody(BaseModel):
-    services: list[str]
-    failing_operations: list[str] = []
+    services: list[Text]
+    failing_operations: list[Text] = []
 
 
 class HandleState(BaseModel):

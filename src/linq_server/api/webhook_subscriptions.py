@@ -8,6 +8,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
 from linq_server.api.deps import App, CurrentPartner, TraceId
+from linq_server.api.fields import Text
 from linq_server.domain import webhook_subscriptions as domain
 from linq_server.store.webhooks import Subscription
 from linq_server.webhooks.events import EVENT_TYPES, EVENTS_DOC_URL
@@ -16,20 +17,20 @@ router = APIRouter(tags=["Webhook Subscriptions"])
 
 
 class CreateBody(BaseModel):
-    target_url: str
-    subscribed_events: list[str]
-    phone_numbers: list[str] | None = None
-    routing_id_header: str | None = None
-    routing_key_header: str | None = None
+    target_url: Text
+    subscribed_events: list[Text]
+    phone_numbers: list[Text] | None = None
+    routing_id_header: Text | None = None
+    routing_key_header: Text | None = None
 
 
 class UpdateBody(BaseModel):
-    target_url: str | None = None
-    subscribed_events: list[str] | None = None
+    target_url: Text | None = None
+    subscribed_events: list[Text] | None = None
     is_active: bool | None = None
-    phone_numbers: list[str] | None = None
-    routing_id_header: str | None = None
-    routing_key_header: str | None = None
+    phone_numbers: list[Text] | None = None
+    routing_id_header: Text | None = None
+    routing_key_header: Text | None = None
 
 
 class WebhookSubscription(BaseModel):

@@ -19,7 +19,7 @@ from linq_server.carrier.base import GroupOperation
 from linq_server.clock import isoformat
 from linq_server.domain.chat_views import ChatView, display_name, handle_json
 from linq_server.domain.participants import ADD, REMOVE
-from linq_server.jobs.handlers import DONE, BatchResult
+from linq_server.jobs.handlers import DONE, BatchResult, Outcome
 from linq_server.services import Services
 from linq_server.store import chats as store
 from linq_server.store.chats import ACTIVE, APPLIED, FAILED, LEFT, QUEUED, REMOVED, Change, ChatRow, Participant
@@ -38,6 +38,30 @@ def _operation(change: Change, chat: ChatRow) -> GroupOperation:
     member = change.value or "" if change.kind in (ADD, REMOVE) else chat.line_number
     value = change.value if change.kind in ("rename", "set_icon") else None
     return GroupOperation(_OPERATIONS[change.kind], chat.partner_id, chat.id, member, value)
+
+
+_WAIT = Outcome(0.2, "waiting for an earlier change to the same chat")
+
+
+def _waits_for(change: Change, earlier: Change) -> bool:
+    """Must ``change`` wait until ``earlier`` (queued before it, same chat) has settled?
+
+    Order matters for the same member (added then removed), for two renames or two icon changes,
+    and before leaving (everything asked for earlier happens first); adds of different people commute.
+    """
+    if change.kind == "leave":
+        return True
+    if change.kind in (ADD, REMOVE):
+        return earlier.kind in (ADD, REMOVE) and earlier.value == change.value
+    return earlier.kind == change.kind
+
+
+def _blocked(change: Change, queued: list[Change], going_ahead: set[str]) -> bool:
+    """An earlier queued change to the same chat, not going ahead in this batch, must settle first."""
+    return any(
+        earlier.requested_at < change.requested_at and earlier.id not in going_ahead and _waits_for(change, earlier)
+        for earlier in queued
+    )
 
 
 @dataclass
@@ -62,15 +86,24 @@ class ChatChanges:
         change_ids = [str(job.payload["change_id"]) for job in jobs]
         async with self.services.db.read() as conn:
             changes = await store.changes_by_ids(self.services.db, conn, change_ids, lock=False)
-            chats = await store.chats_by_ids(self.services.db, conn, sorted({c.chat_id for c in changes}), lock=False)
-        todo = [c for c in changes if c.status == QUEUED and c.chat_id in chats]
+            chat_ids = sorted({c.chat_id for c in changes})
+            chats = await store.chats_by_ids(self.services.db, conn, chat_ids, lock=False)
+            queued = await store.queued_changes(conn, chat_ids)
+        ready: set[str] = set()
+        waiting: set[str] = set()
+        for change in changes:  # in the order they were asked for
+            (waiting if _blocked(change, queued[change.chat_id], ready) else ready).add(change.id)
+        todo = [c for c in changes if c.status == QUEUED and c.chat_id in chats and c.id not in waiting]
         answers = await self.services.carrier.carry_out([_operation(c, chats[c.chat_id]) for c in todo])
         refusals = {change.id: reason for change, reason in zip(todo, answers, strict=True)}
 
         async def write(conn: AsyncConnection) -> None:
             await self._apply(conn, [c.id for c in todo], refusals)
 
-        return BatchResult({job.id: DONE for job in jobs}, write)
+        outcomes = {
+            job.id: _WAIT if change_id in waiting else DONE for job, change_id in zip(jobs, change_ids, strict=True)
+        }
+        return BatchResult(outcomes, write)
 
     async def _apply(self, conn: AsyncConnection, change_ids: list[str], refusals: dict[str, str | None]) -> None:
         db = self.services.db
@@ -82,6 +115,8 @@ class ChatChanges:
         for change in changes:
             view = views[change.chat_id]
             reason = refusals.get(change.id)
+            if reason is None and view.chat.left_at is not None:
+                reason = "Your line has left this chat"
             if reason is not None:
                 log.info("chat change %s (%s) refused: %s", change.id, change.kind, reason)
                 batch.outcomes.append((change.id, FAILED, reason))

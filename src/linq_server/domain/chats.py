@@ -8,7 +8,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -27,7 +26,8 @@ from linq_server.domain.errors import (
     StateConflict,
 )
 from linq_server.domain.handles import parse_handle, parse_phone_number
-from linq_server.domain.message_content import check_first_message, check_parts
+from linq_server.domain.ids import parse_id
+from linq_server.domain.message_content import check_first_message, check_parts, is_web_url
 from linq_server.domain.service_selection import select_service
 from linq_server.services import Services
 from linq_server.store import chats as store
@@ -37,6 +37,8 @@ from linq_server.store.chats import ACTIVE, QUEUED, Change, ChatRow, MessageRow,
 MAX_RECIPIENTS = 31
 MIN_ACTIVE_TO_LEAVE = 4
 CHANGE_JOB = "chat.change"
+# A change may wait (each wait is an attempt) for an earlier change to the same chat to settle first.
+CHANGE_JOB_ATTEMPTS = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,12 +67,17 @@ async def load_view(conn: AsyncConnection, chat: ChatRow) -> ChatView:
 
 async def interactable_chat(services: Services, conn: AsyncConnection, partner_id: str, chat_id: str) -> ChatRow:
     """The partner's chat, locked for this write; 404/2001 when it is not theirs, 409/2013 once the line left."""
-    chat = await store.chat_of(services.db, conn, partner_id, chat_id, lock=True)
+    chat = await store.chat_of(services.db, conn, partner_id, parse_id(chat_id, ChatNotFound), lock=True)
     if chat is None:
         raise ChatNotFound()
-    if chat.left_at is not None:
+    if chat.left_at is not None or await _leaving(conn, chat.id):
         raise ChatUnavailable()
     return chat
+
+
+async def _leaving(conn: AsyncConnection, chat_id: str) -> bool:
+    """Our line's leaving is queued: the chat takes no more changes."""
+    return any(change.kind == "leave" for change in (await store.queued_changes(conn, [chat_id]))[chat_id])
 
 
 async def queue_change(
@@ -82,7 +89,7 @@ async def queue_change(
         requested_at=services.clock.now(),
     )  # fmt: skip
     await store.insert_changes(conn, [change])
-    await services.queue.enqueue(conn, CHANGE_JOB, {"change_id": change.id})
+    await services.queue.enqueue(conn, CHANGE_JOB, {"change_id": change.id}, max_attempts=CHANGE_JOB_ATTEMPTS)
     return change
 
 
@@ -151,7 +158,7 @@ async def create_chat(
 
 async def get_chat(services: Services, partner_id: str, chat_id: str) -> ChatView:
     async with services.db.read() as conn:
-        chat = await store.chat_of(services.db, conn, partner_id, chat_id)
+        chat = await store.chat_of(services.db, conn, partner_id, parse_id(chat_id, ChatNotFound))
         if chat is None:
             raise ChatNotFound()
         return await load_view(conn, chat)
@@ -192,8 +199,7 @@ async def list_chats(
 
 
 def _check_icon_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if not is_web_url(url):
         raise InvalidParameterValue("group_chat_icon must be an absolute http(s) URL")
     return url
 
@@ -227,8 +233,6 @@ async def leave_chat(services: Services, partner_id: str, chat_id: str, trace_id
         if chat.service != "iMessage":
             raise ParticipantServiceMismatch(f"Only iMessage groups can be left; this group uses {chat.service}")
         queued = (await store.queued_changes(conn, [chat.id]))[chat.id]
-        if any(change.kind == "leave" for change in queued):
-            return  # already on its way
         view = await load_view(conn, chat)
         leaving = {change.value for change in queued if change.kind == "remove_participant"}
         if len([p for p in view.active() if p.handle not in leaving]) < MIN_ACTIVE_TO_LEAVE:

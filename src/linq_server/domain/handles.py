@@ -52,7 +52,7 @@ def parse_email(raw: str) -> str:
     return str(result.normalized).lower()
 
 
-def parse_handle(raw: str) -> Handle:
+def parse_handle(raw: object) -> Handle:
     """Parse a participant/recipient handle: an email if it has an ``@``, else an E.164 number."""
     if not isinstance(raw, str):
         raise InvalidPhoneNumber()

@@ -26,10 +26,18 @@ class AttachmentNotFound(LinqError):
 def _https_url(value: object, what: str) -> str:
     if not isinstance(value, str) or len(value) > MAX_URL_CHARS:
         raise InvalidMessageContent(f"{what} must be a URL of at most {MAX_URL_CHARS} characters")
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if not is_web_url(value):
         raise InvalidMessageContent(f"{what} must be an absolute http(s) URL")
     return value
+
+
+def is_web_url(value: str) -> bool:
+    """An absolute http(s) URL that parses."""
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def check_parts(parts: object) -> list[dict[str, Any]]:

@@ -14,17 +14,19 @@ import uuid
 from dataclasses import dataclass, field
 
 from linq_server.domain.chat_views import ChatView
-from linq_server.domain.chats import CHANGE_JOB
+from linq_server.domain.chats import CHANGE_JOB, CHANGE_JOB_ATTEMPTS
 from linq_server.domain.errors import (
     ChatNotFound,
     ChatUnavailable,
     InternalError,
     LinqError,
+    MissingRequiredField,
     NotAGroupChat,
     ParticipantServiceMismatch,
     StateConflict,
 )
 from linq_server.domain.handles import parse_handle
+from linq_server.domain.ids import parse_id
 from linq_server.services import Services
 from linq_server.store import chats as store
 from linq_server.store.chats import QUEUED, Change
@@ -99,9 +101,11 @@ class ParticipantDesk:
         self._waiting: list[_Request] = []
         self._draining: asyncio.Task[None] | None = None
 
-    async def submit(self, kind: str, partner_id: str, chat_id: str, raw_handle: str, trace_id: str) -> None:
+    async def submit(self, kind: str, partner_id: str, chat_id: str, raw_handle: object, trace_id: str) -> None:
         """Queue adding (``ADD``) or removing (``REMOVE``) a handle; raises the rule it breaks, if any."""
-        request = _Request(kind, partner_id, chat_id, parse_handle(raw_handle).value, trace_id)
+        if raw_handle is None:
+            raise MissingRequiredField("Missing required field: handle")
+        request = _Request(kind, partner_id, parse_id(chat_id, ChatNotFound), parse_handle(raw_handle).value, trace_id)
         self._waiting.append(request)
         if self._draining is None or self._draining.done():
             self._draining = asyncio.create_task(self._drain())
@@ -142,9 +146,9 @@ class ParticipantDesk:
                     chat = chats.get(request.chat_id)
                     if chat is None or chat.partner_id != request.partner_id:
                         raise ChatNotFound()
-                    if chat.left_at is not None:
-                        raise ChatUnavailable()
                     view, pending = ChatView(chat, members[chat.id]), queued[chat.id]
+                    if chat.left_at is not None or any(c.kind == "leave" for c in pending):
+                        raise ChatUnavailable()
                     if request.kind == ADD:
                         same = check_add(view, pending, request.handle, reachable[(request.partner_id, request.handle)])
                     else:
@@ -160,5 +164,7 @@ class ParticipantDesk:
                 except LinqError as refused:
                     answers.append(refused)
             await store.insert_changes(conn, changes)
-            await services.queue.enqueue_many(conn, CHANGE_JOB, [{"change_id": c.id} for c in changes])
+            await services.queue.enqueue_many(
+                conn, CHANGE_JOB, [{"change_id": c.id} for c in changes], max_attempts=CHANGE_JOB_ATTEMPTS
+            )
         return answers

@@ -23,7 +23,9 @@ async def set_handle(
         raise InvalidParameterValue(f"Unknown operation(s): {', '.join(sorted(bad))}; use {', '.join(OPERATIONS)}")
     ordered = [s for s in SERVICE_ORDER if s in handle_services]
     async with services.db.write() as conn:
-        await store.put_handle_override(conn, partner_id, handle, ordered, sorted(set(failing)), services.clock.now())
+        await store.put_handle_override(
+            services.db, conn, partner_id, handle, ordered, sorted(set(failing)), services.clock.now()
+        )
     return handle, ordered, sorted(set(failing))
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from linq_server.domain.errors import InvalidParameterValue, StateConflict, WebhookSubscriptionNotFound
 from linq_server.domain.handles import parse_phone_number
+from linq_server.domain.ids import parse_id
 from linq_server.services import Services
 from linq_server.store import webhooks as store
 from linq_server.store.webhooks import Subscription
@@ -52,8 +53,15 @@ def _phone_filter(numbers: list[str] | None) -> list[str] | None:
     return [parse_phone_number(number) for number in numbers] if numbers else None
 
 
+MAX_HEADER_NAME = 100
+
+
 def _header(value: str | None) -> str | None:
-    return value.strip() or None if value is not None else None
+    """A routing header name, or None for "none"; 400/1005 when it cannot be a header name."""
+    name = value.strip() if value is not None else ""
+    if len(name) > MAX_HEADER_NAME or not all(c.isascii() and (c.isalnum() or c in "-_") for c in name):
+        raise InvalidParameterValue(f"Header names are 1 to {MAX_HEADER_NAME} letters, digits, '-' or '_'")
+    return name or None
 
 
 async def _check_target(services: Services, url: str) -> None:
@@ -101,7 +109,9 @@ async def create_subscription(
 
 async def get_subscription(services: Services, partner_id: str, subscription_id: str) -> Subscription:
     async with services.db.read() as conn:
-        subscription = await store.subscription_of(conn, partner_id, subscription_id)
+        subscription = await store.subscription_of(
+            services.db, conn, partner_id, parse_id(subscription_id, WebhookSubscriptionNotFound)
+        )
     if subscription is None:
         raise WebhookSubscriptionNotFound()
     return subscription
@@ -156,7 +166,9 @@ async def update_subscription(
         raise InvalidParameterValue("is_active cannot be null")
     numbers = _phone_filter(changes.phone_numbers) if "phone_numbers" in given else None
     async with services.db.write() as conn:
-        before = await store.subscription_of(conn, partner_id, subscription_id, lock=not services.db.sqlite)
+        before = await store.subscription_of(
+            services.db, conn, partner_id, parse_id(subscription_id, WebhookSubscriptionNotFound), lock=True
+        )
         if before is None:
             raise WebhookSubscriptionNotFound()
         after = before
@@ -194,10 +206,12 @@ async def update_subscription(
 
 async def delete_subscription(services: Services, partner_id: str, subscription_id: str, trace_id: str) -> None:
     async with services.db.write() as conn:
-        subscription = await store.subscription_of(conn, partner_id, subscription_id)
+        subscription = await store.subscription_of(
+            services.db, conn, partner_id, parse_id(subscription_id, WebhookSubscriptionNotFound)
+        )
         if subscription is None:
             raise WebhookSubscriptionNotFound()
-        await store.delete_subscription(conn, subscription_id)
+        await store.delete_subscription(conn, subscription.id)
         await services.emitter.emit(
             conn, event_type="webhook_subscription.deleted", partner_id=partner_id, trace_id=trace_id,
             data=subscription_activity(

@@ -264,13 +264,16 @@ async def handle_overrides(conn: AsyncConnection, partner_id: str, handles: list
 
 
 async def put_handle_override(
-    conn: AsyncConnection, partner_id: str, handle: str, services: list[str], failing: list[str], now: datetime
+    db: Database,
+    conn: AsyncConnection,
+    partner_id: str,
+    handle: str,
+    services: list[str],
+    failing: list[str],
+    now: datetime,
 ) -> None:
-    await conn.execute(
-        sandbox_handles.delete().where(sandbox_handles.c.partner_id == partner_id, sandbox_handles.c.handle == handle)
-    )
-    await conn.execute(
-        sandbox_handles.insert().values(
-            partner_id=partner_id, handle=handle, services=services, failing_operations=failing, updated_at=now
-        )
-    )
+    values = {
+        "partner_id": partner_id, "handle": handle, "services": services, "failing_operations": failing,
+        "updated_at": now,
+    }  # fmt: skip
+    await conn.execute(db.upsert(sandbox_handles, values, ["partner_id", "handle"]))

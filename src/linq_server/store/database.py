@@ -18,6 +18,8 @@ from typing import Any
 import asyncpg
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
@@ -68,7 +70,8 @@ def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        # The writer syncs every commit: a 202 must survive a power cut, not only a process crash.
+        cursor.execute("PRAGMA synchronous=FULL" if immediate else "PRAGMA synchronous=NORMAL")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -160,6 +163,13 @@ class Database:
     def skip_locked(self, statement: sa.Select[Any]) -> sa.Select[Any]:
         """Claim rows no other transaction holds (PostgreSQL); a no-op under SQLite's single writer."""
         return statement if self.sqlite else statement.with_for_update(skip_locked=True)
+
+    def upsert(self, table: sa.Table, values: dict[str, Any], keys: list[str]) -> Any:
+        """INSERT, or UPDATE the row with the same ``keys`` (one atomic statement on both databases)."""
+        insert = sqlite_insert if self.sqlite else postgresql_insert
+        statement = insert(table).values(**values)
+        changes = {name: statement.excluded[name] for name in values if name not in keys}
+        return statement.on_conflict_do_update(index_elements=keys, set_=changes)
 
     async def ping(self) -> bool:
         try:

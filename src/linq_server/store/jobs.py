@@ -61,10 +61,21 @@ async def insert_jobs(
 
 async def claim(db: Database, conn: AsyncConnection, *, worker_id: str, limit: int, now: datetime,
                 lease: timedelta) -> list[Job]:  # fmt: skip
-    """Lease up to ``limit`` due jobs: queued ones whose time has come, and running ones whose lease lapsed."""
+    """Lease up to ``limit`` due jobs: queued ones whose time has come, and running ones whose lease lapsed.
+
+    A lapsed job that already had its last attempt (its worker kept dying on it) is buried instead.
+    """
+    lapsed = sa.and_(jobs.c.status == RUNNING, jobs.c.locked_until < now)
+    await conn.execute(
+        jobs.update()
+        .where(lapsed, jobs.c.attempts >= jobs.c.max_attempts)
+        .values(
+            status=DEAD, locked_until=None, finished_at=now, last_error="its worker stopped during the last attempt"
+        )
+    )
     due = sa.or_(
         sa.and_(jobs.c.status == QUEUED, jobs.c.run_at <= now),
-        sa.and_(jobs.c.status == RUNNING, jobs.c.locked_until < now),
+        sa.and_(lapsed, jobs.c.attempts < jobs.c.max_attempts),
     )
     candidates = db.skip_locked(sa.select(jobs.c.id).where(due).order_by(jobs.c.run_at).limit(limit))
     statement = (

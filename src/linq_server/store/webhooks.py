@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from linq_server.store.database import Database
 from linq_server.store.schema import webhook_attempts, webhook_deliveries, webhook_events, webhook_subscriptions
 
 PENDING, DELIVERED, FAILED, CANCELLED = "pending", "delivered", "failed", "cancelled"
@@ -91,12 +92,12 @@ async def delete_subscription(conn: AsyncConnection, subscription_id: str) -> No
 
 
 async def subscription_of(
-    conn: AsyncConnection, partner_id: str, subscription_id: str, *, lock: bool = False
+    db: Database, conn: AsyncConnection, partner_id: str, subscription_id: str, *, lock: bool = False
 ) -> Subscription | None:
     query = webhook_subscriptions.select().where(
         webhook_subscriptions.c.id == subscription_id, webhook_subscriptions.c.partner_id == partner_id
     )
-    row = (await conn.execute(query.with_for_update() if lock else query)).first()
+    row = (await conn.execute(db.for_update(query) if lock else query)).first()
     return _subscription(row) if row else None
 
 

@@ -35,11 +35,11 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return float(value)
     try:
         return max(0.0, (parsedate_to_datetime(value) - now).total_seconds())
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
 
 
@@ -119,6 +119,10 @@ class Dispatcher:
             error, refused = refusal.message, True
         except DeliveryError as failure:
             error = str(failure)
+        except Exception as unexpected:
+            # One delivery's surprise must not sink the batch (and re-send its neighbours): log it, retry it.
+            log.exception("delivery %s to %s raised", delivery.event_id, subscription.target_url)
+            error = repr(unexpected)
         duration_ms = (time.perf_counter() - began) * 1000
 
         delay: float | None = None

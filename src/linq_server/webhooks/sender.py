@@ -45,7 +45,8 @@ class WebhookSender:
             async with self._client().post(url, data=body, headers=headers, allow_redirects=False) as response:
                 excerpt = (await response.content.read(EXCERPT_CHARS)).decode("utf-8", errors="replace")
                 return Answer(response.status, excerpt, response.headers.get("retry-after"))
-        except (aiohttp.ClientError, TimeoutError) as failure:
+        # ValueError: a URL the client cannot use (e.g. a host that is not valid IDNA).
+        except (aiohttp.ClientError, TimeoutError, ValueError) as failure:
             detail = str(failure)
             raise DeliveryError(
                 f"{type(failure).__name__}: {detail}" if detail else type(failure).__name__

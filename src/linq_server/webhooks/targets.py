@@ -20,6 +20,10 @@ def check_target_url(url: str) -> None:
         raise InvalidParameterValue("target_url must be an absolute http(s) URL") from error
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidParameterValue("target_url must be an absolute http(s) URL")
+    try:
+        parts.hostname.encode("idna")
+    except UnicodeError as error:
+        raise InvalidParameterValue("target_url has an invalid host name") from error
     webhook_version_of(url)
 
 
@@ -48,7 +52,7 @@ async def check_public_destination(url: str) -> None:
     host = urlsplit(url).hostname or ""
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except OSError as error:
+    except (OSError, UnicodeError) as error:
         raise InvalidParameterValue(f"target_url host {host!r} does not resolve") from error
     if any(_is_internal(str(info[4][0])) for info in infos):
         raise InvalidParameterValue("target_url must not point to a loopback, private or link-local address")
