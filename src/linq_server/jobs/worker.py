@@ -23,6 +23,7 @@ IDLE_POLL_SECONDS = 1.0
 BATCH_SIZE = 32
 # A handler that forgets a job gets it retried rather than silently marked done.
 _NO_OUTCOME = Outcome(0, "the handler gave no outcome")
+_WORKER_DIED = Outcome(0, "its worker stopped during the last attempt")
 
 
 class Worker:
@@ -129,7 +130,14 @@ class Worker:
         except TimeoutError:
             pass
 
-    async def _run_batch(self, jobs: list[Job]) -> None:
+    async def _run_batch(self, claimed: list[Job]) -> None:
+        # A job claimed past its last attempt had a worker die on that attempt: bury it, do not run it.
+        exhausted = [job for job in claimed if job.attempts > job.max_attempts]
+        jobs = [job for job in claimed if job.attempts <= job.max_attempts]
+        if exhausted:
+            await self._record(exhausted, BatchResult({job.id: _WORKER_DIED for job in exhausted}))
+        if not jobs:
+            return
         handler = self.handlers.get(jobs[0].kind)
         try:
             if handler is None:
