@@ -79,17 +79,23 @@ def test_two_worker_processes_drain_2000_jobs_each_exactly_once(fresh_database_u
         finally:
             await services.close()
 
-    asyncio.run(emit_all())
-    env = {**os.environ, "LINQ_SERVER_DATABASE_URL": fresh_database_url, "LINQ_SERVER_SECRET_KEY": secret_key}
+    env = {
+        **os.environ, "LINQ_SERVER_DATABASE_URL": fresh_database_url, "LINQ_SERVER_SECRET_KEY": secret_key,
+        "PYTHONUNBUFFERED": "1",
+    }  # fmt: skip
     workers = [
         subprocess.Popen(
             [sys.executable, "-m", "linq_server", "worker", "--concurrency", "16"],
             env=env,
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
+            text=True,
         )
         for _ in range(2)
     ]
+    for worker in workers:  # both are listening before the work arrives
+        assert worker.stdout is not None and "running" in worker.stdout.readline()
+    asyncio.run(emit_all())
     try:
         receiver.wait_for(2000, timeout=120)
         time.sleep(1)
