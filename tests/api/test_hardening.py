@@ -83,3 +83,11 @@ async def test_sandbox_overrides_replace_each_other(world: World) -> None:
         response = await world.http.put(f"http://testserver/sandbox/handles/{handle}", json={"services": services})
         assert response.status_code == 200
     assert (await world.http.get(f"http://testserver/sandbox/handles/{handle}")).json()["services"] == ["RCS", "SMS"]
+
+
+async def test_a_forged_cursor_is_refused(world: World) -> None:
+    import base64
+
+    for inner in ("2026-01-01T00:00:00+00:00|\x00", "2026-01-01T00:00:00+00:00|x", "yesterday|x"):
+        cursor = base64.urlsafe_b64encode(inner.encode()).decode()
+        assert_envelope(await world.http.get("/v3/chats", params={"cursor": cursor}), 400, 1005)

@@ -171,7 +171,7 @@ def encode_cursor(chat: ChatRow) -> str:
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         created_at, chat_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
-        return datetime.fromisoformat(created_at), chat_id
+        return datetime.fromisoformat(created_at), parse_id(chat_id, InvalidParameterValue)
     except (binascii.Error, UnicodeDecodeError, ValueError) as error:
         raise InvalidParameterValue("cursor is not one this server issued") from error
 
