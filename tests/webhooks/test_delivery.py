@@ -165,3 +165,39 @@ async def test_envelope_has_every_field_linq_sends(world: World, receiver: Recei
     }  # fmt: skip
     assert body["api_version"] == "v3" and body["webhook_version"] == "2026-02-03"
     assert len(body["trace_id"]) == 32
+
+
+async def test_one_unusable_target_does_not_hold_up_or_repeat_the_others(world: World, receiver: Receiver) -> None:
+    from dataclasses import replace
+
+    from linq_server.store import webhooks as subscriptions
+
+    good = await world.subscribe(receiver.url, [EVENT])
+    # A target that slipped past validation (stored before the check existed, say): its POST cannot even start.
+    bad = await world.subscribe("https://example.com/bad", [EVENT])
+    async with world.services.db.write() as conn:
+        stored = await subscriptions.subscription_of(world.services.db, conn, world.partner.id, str(bad["id"]))
+        assert stored is not None
+        await subscriptions.update_subscription(conn, replace(stored, target_url="http://a..b/hook"))
+    await change_events(world, good["id"], [EVENT, "message.sent"])
+    for _ in range(3):
+        await world.worker.run_until_idle()
+        world.clock.advance(30)
+    hits = [hit for hit in receiver.received if hit.headers["x-webhook-event"] == EVENT]
+    assert len(hits) == 1  # delivered once, not re-sent with its failing neighbour
+    log = await attempts_of_subscription(world, str(bad["id"]))
+    assert len(log) >= 2 and all(a["status_code"] is None and a["error"] for a in log)
+
+
+async def attempts_of_subscription(world: World, subscription_id: str) -> list[dict[str, object]]:
+    import sqlalchemy as sa
+
+    from linq_server.store.schema import webhook_attempts, webhook_deliveries
+
+    async with world.services.db.read() as conn:
+        query = (
+            sa.select(webhook_attempts)
+            .join(webhook_deliveries, webhook_deliveries.c.id == webhook_attempts.c.delivery_id)
+            .where(webhook_deliveries.c.subscription_id == subscription_id)
+        )
+        return [dict(row) for row in (await conn.execute(query)).mappings()]
