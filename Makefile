@@ -39,6 +39,7 @@ test: lint typecheck pytest
 benchmark: $(VENV)/.dev-installed
 	$(BIN)/python -m benchmarks.webhooks
 	$(BIN)/python -m benchmarks.participants
+	$(BIN)/python -m benchmarks.chat_pages
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
