@@ -65,19 +65,22 @@ async def load_view(conn: AsyncConnection, chat: ChatRow) -> ChatView:
     return ChatView(chat, (await store.participants_of(conn, [chat.id]))[chat.id])
 
 
-async def interactable_chat(services: Services, conn: AsyncConnection, partner_id: str, chat_id: str) -> ChatRow:
-    """The partner's chat, locked for this write; 404/2001 when it is not theirs, 409/2013 once the line left."""
+def check_open(chat: ChatRow, queued: list[Change]) -> None:
+    """409/2013 once our line left the chat, or its leaving is queued: the chat takes no more changes."""
+    if chat.left_at is not None or any(change.kind == "leave" for change in queued):
+        raise ChatUnavailable()
+
+
+async def interactable_chat(
+    services: Services, conn: AsyncConnection, partner_id: str, chat_id: str
+) -> tuple[ChatRow, list[Change]]:
+    """The partner's chat, locked for this write, with its queued changes; 404/2001 when it is not theirs."""
     chat = await store.chat_of(services.db, conn, partner_id, parse_id(chat_id, ChatNotFound), lock=True)
     if chat is None:
         raise ChatNotFound()
-    if chat.left_at is not None or await _leaving(conn, chat.id):
-        raise ChatUnavailable()
-    return chat
-
-
-async def _leaving(conn: AsyncConnection, chat_id: str) -> bool:
-    """Our line's leaving is queued: the chat takes no more changes."""
-    return any(change.kind == "leave" for change in (await store.queued_changes(conn, [chat_id]))[chat_id])
+    queued = (await store.queued_changes(conn, [chat.id]))[chat.id]
+    check_open(chat, queued)
+    return chat, queued
 
 
 async def queue_change(
@@ -215,7 +218,7 @@ async def update_chat(
     if icon is not None:
         _check_icon_url(icon)
     async with services.db.write() as conn:
-        chat = await interactable_chat(services, conn, partner_id, chat_id)
+        chat, _queued = await interactable_chat(services, conn, partner_id, chat_id)
         if not chat.is_group:
             raise CannotUpdateDirectChat()
         if display_name is not None:
@@ -227,12 +230,11 @@ async def update_chat(
 async def leave_chat(services: Services, partner_id: str, chat_id: str, trace_id: str) -> None:
     """Queue our line's leaving an iMessage group of at least four active participants (counting us)."""
     async with services.db.write() as conn:
-        chat = await interactable_chat(services, conn, partner_id, chat_id)
+        chat, queued = await interactable_chat(services, conn, partner_id, chat_id)
         if not chat.is_group:
             raise NotAGroupChat("Only group chats can be left")
         if chat.service != "iMessage":
             raise ParticipantServiceMismatch(f"Only iMessage groups can be left; this group uses {chat.service}")
-        queued = (await store.queued_changes(conn, [chat.id]))[chat.id]
         view = await load_view(conn, chat)
         leaving = {change.value for change in queued if change.kind == "remove_participant"}
         if len([p for p in view.active() if p.handle not in leaving]) < MIN_ACTIVE_TO_LEAVE:
@@ -242,5 +244,5 @@ async def leave_chat(services: Services, partner_id: str, chat_id: str, trace_id
 
 async def mark_read(services: Services, partner_id: str, chat_id: str) -> None:
     async with services.db.write() as conn:
-        chat = await interactable_chat(services, conn, partner_id, chat_id)
+        chat, _queued = await interactable_chat(services, conn, partner_id, chat_id)
         await store.mark_inbound_read(conn, chat.id, services.clock.now())

@@ -14,10 +14,9 @@ import uuid
 from dataclasses import dataclass, field
 
 from linq_server.domain.chat_views import ChatView
-from linq_server.domain.chats import CHANGE_JOB, CHANGE_JOB_ATTEMPTS
+from linq_server.domain.chats import CHANGE_JOB, CHANGE_JOB_ATTEMPTS, check_open
 from linq_server.domain.errors import (
     ChatNotFound,
-    ChatUnavailable,
     InternalError,
     LinqError,
     MissingRequiredField,
@@ -147,8 +146,7 @@ class ParticipantDesk:
                     if chat is None or chat.partner_id != request.partner_id:
                         raise ChatNotFound()
                     view, pending = ChatView(chat, members[chat.id]), queued[chat.id]
-                    if chat.left_at is not None or any(c.kind == "leave" for c in pending):
-                        raise ChatUnavailable()
+                    check_open(chat, pending)
                     if request.kind == ADD:
                         same = check_add(view, pending, request.handle, reachable[(request.partner_id, request.handle)])
                     else:

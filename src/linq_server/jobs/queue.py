@@ -40,12 +40,9 @@ class JobQueue:
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     ) -> str:
         """Record a job in ``conn``'s transaction: it exists if and only if that transaction commits."""
-        now = self.clock.now()
-        job_id = await store.insert_job(
-            conn, kind=kind, payload=payload, run_at=now + timedelta(seconds=delay_seconds),
-            max_attempts=max_attempts, now=now,
-        )  # fmt: skip
-        await self._announce(conn)
+        (job_id,) = await self.enqueue_many(
+            conn, kind, [payload], delay_seconds=delay_seconds, max_attempts=max_attempts
+        )
         return job_id
 
     async def enqueue_many(
@@ -54,14 +51,19 @@ class JobQueue:
         kind: str,
         payloads: list[dict[str, Any]],
         *,
+        delay_seconds: float = 0.0,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-    ) -> None:
-        """Record several due jobs of one kind in ``conn``'s transaction, in one statement."""
+    ) -> list[str]:
+        """Record several jobs of one kind in ``conn``'s transaction, in one statement."""
         if not payloads:
-            return
+            return []
         now = self.clock.now()
-        await store.insert_jobs(conn, kind=kind, payloads=payloads, run_at=now, max_attempts=max_attempts, now=now)
+        run_at = now + timedelta(seconds=delay_seconds)
+        ids = await store.insert_jobs(
+            conn, kind=kind, payloads=payloads, run_at=run_at, max_attempts=max_attempts, now=now
+        )
         await self._announce(conn)
+        return ids
 
     async def _announce(self, conn: AsyncConnection) -> None:
         """Wake this process's workers after commit, and other processes' through the database."""

@@ -26,19 +26,6 @@ class Job:
     created_at: datetime
 
 
-async def insert_job(
-    conn: AsyncConnection, *, kind: str, payload: dict[str, Any], run_at: datetime, max_attempts: int, now: datetime
-) -> str:
-    job_id = str(uuid.uuid4())
-    await conn.execute(
-        jobs.insert().values(
-            id=job_id, kind=kind, payload=payload, status=QUEUED, run_at=run_at, attempts=0,
-            max_attempts=max_attempts, created_at=now,
-        )
-    )  # fmt: skip
-    return job_id
-
-
 async def insert_jobs(
     conn: AsyncConnection,
     *,
@@ -47,16 +34,18 @@ async def insert_jobs(
     run_at: datetime,
     max_attempts: int,
     now: datetime,
-) -> None:
-    """Many jobs of one kind in one statement."""
+) -> list[str]:
+    """Jobs of one kind, in one statement; returns their ids."""
+    ids = [str(uuid.uuid4()) for _ in payloads]
     await conn.execute(
         jobs.insert(),
         [
-            {"id": str(uuid.uuid4()), "kind": kind, "payload": payload, "status": QUEUED, "run_at": run_at,
+            {"id": job_id, "kind": kind, "payload": payload, "status": QUEUED, "run_at": run_at,
              "attempts": 0, "max_attempts": max_attempts, "created_at": now}
-            for payload in payloads
+            for job_id, payload in zip(ids, payloads, strict=True)
         ],
     )  # fmt: skip
+    return ids
 
 
 async def claim(db: Database, conn: AsyncConnection, *, worker_id: str, limit: int, now: datetime,
