@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from linq_server.carrier.base import GroupOperation
 from linq_server.clock import isoformat
 from linq_server.domain.chat_views import ChatView, display_name, handle_json
+from linq_server.domain.context import DomainContext
 from linq_server.domain.participants import ADD, REMOVE
 from linq_server.jobs.handlers import DONE, BatchResult, Outcome
-from linq_server.services import Services
 from linq_server.store import chats as store
 from linq_server.store.chats import ACTIVE, APPLIED, FAILED, LEFT, QUEUED, REMOVED, Change, ChatRow, Participant
 from linq_server.store.jobs import Job
@@ -79,22 +79,22 @@ class _Applying:
 class ChatChanges:
     """Job handler of ``chat.change``."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(self, ctx: DomainContext) -> None:
+        self.ctx = ctx
 
     async def __call__(self, jobs: list[Job]) -> BatchResult:
         change_ids = [str(job.payload["change_id"]) for job in jobs]
-        async with self.services.db.read() as conn:
-            changes = await store.changes_by_ids(self.services.db, conn, change_ids, lock=False)
+        async with self.ctx.db.read() as conn:
+            changes = await store.changes_by_ids(self.ctx.db, conn, change_ids, lock=False)
             chat_ids = sorted({c.chat_id for c in changes})
-            chats = await store.chats_by_ids(self.services.db, conn, chat_ids, lock=False)
+            chats = await store.chats_by_ids(self.ctx.db, conn, chat_ids, lock=False)
             queued = await store.queued_changes(conn, chat_ids)
         ready: set[str] = set()
         waiting: set[str] = set()
         for change in changes:  # in the order they were asked for
             (waiting if _blocked(change, queued[change.chat_id], ready) else ready).add(change.id)
         todo = [c for c in changes if c.status == QUEUED and c.chat_id in chats and c.id not in waiting]
-        answers = await self.services.carrier.carry_out([_operation(c, chats[c.chat_id]) for c in todo])
+        answers = await self.ctx.carrier.carry_out([_operation(c, chats[c.chat_id]) for c in todo])
         refusals = {change.id: reason for change, reason in zip(todo, answers, strict=True)}
 
         async def write(conn: AsyncConnection) -> None:
@@ -106,12 +106,12 @@ class ChatChanges:
         return BatchResult(outcomes, write)
 
     async def _apply(self, conn: AsyncConnection, change_ids: list[str], refusals: dict[str, str | None]) -> None:
-        db = self.services.db
+        db = self.ctx.db
         changes = [c for c in await store.changes_by_ids(db, conn, change_ids, lock=True) if c.status == QUEUED]
         chats = await store.chats_by_ids(db, conn, sorted({c.chat_id for c in changes}), lock=True)
         members = await store.participants_of(conn, list(chats))
         views = {chat_id: ChatView(chat, members[chat_id]) for chat_id, chat in chats.items()}
-        batch = _Applying(self.services.clock.now(), [], [], [], [], set())
+        batch = _Applying(self.ctx.clock.now(), [], [], [], [], set())
         for change in changes:
             view = views[change.chat_id]
             reason = refusals.get(change.id)
@@ -131,7 +131,7 @@ class ChatChanges:
         await store.update_participants(conn, batch.updated)
         await store.membership_changed(conn, sorted(batch.membership_changed), batch.now)
         await store.finish_changes(conn, batch.outcomes, batch.now)
-        await self.services.emitter.emit_all(conn, batch.events)
+        await self.ctx.emitter.emit_all(conn, batch.events)
 
     def _event(self, chat: ChatRow, change: Change, event_type: str, data: dict[str, Any]) -> Event:
         return Event(event_type, data, chat.partner_id, change.trace_id, chat.line_number)

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from linq_server.domain.chat_views import ChatView, chat_created_json
+from linq_server.domain.context import DomainContext
 from linq_server.domain.errors import (
     CannotUpdateDirectChat,
     ChatBeingCreated,
@@ -29,7 +30,6 @@ from linq_server.domain.handles import parse_handle, parse_phone_number
 from linq_server.domain.ids import parse_id
 from linq_server.domain.message_content import check_first_message, check_parts, is_web_url
 from linq_server.domain.service_selection import select_service
-from linq_server.services import Services
 from linq_server.store import chats as store
 from linq_server.store import partners as partner_store
 from linq_server.store.chats import ACTIVE, QUEUED, Change, ChatRow, MessageRow, Participant
@@ -72,10 +72,10 @@ def check_open(chat: ChatRow, queued: list[Change]) -> None:
 
 
 async def interactable_chat(
-    services: Services, conn: AsyncConnection, partner_id: str, chat_id: str
+    ctx: DomainContext, conn: AsyncConnection, partner_id: str, chat_id: str
 ) -> tuple[ChatRow, list[Change]]:
     """The partner's chat, locked for this write, with its queued changes; 404/2001 when it is not theirs."""
-    chat = await store.chat_of(services.db, conn, partner_id, parse_id(chat_id, ChatNotFound), lock=True)
+    chat = await store.chat_of(ctx.db, conn, partner_id, parse_id(chat_id, ChatNotFound), lock=True)
     if chat is None:
         raise ChatNotFound()
     queued = (await store.queued_changes(conn, [chat.id]))[chat.id]
@@ -84,15 +84,15 @@ async def interactable_chat(
 
 
 async def queue_change(
-    services: Services, conn: AsyncConnection, chat: ChatRow, kind: str, value: str | None, trace_id: str
+    ctx: DomainContext, conn: AsyncConnection, chat: ChatRow, kind: str, value: str | None, trace_id: str
 ) -> Change:
     """Record a change and the job that will carry it out, in the caller's transaction."""
     change = Change(
         id=new_id(), chat_id=chat.id, kind=kind, value=value, status=QUEUED, error=None, trace_id=trace_id,
-        requested_at=services.clock.now(),
+        requested_at=ctx.clock.now(),
     )  # fmt: skip
     await store.insert_changes(conn, [change])
-    await services.queue.enqueue(conn, CHANGE_JOB, {"change_id": change.id}, max_attempts=CHANGE_JOB_ATTEMPTS)
+    await ctx.queue.enqueue(conn, CHANGE_JOB, {"change_id": change.id}, max_attempts=CHANGE_JOB_ATTEMPTS)
     return change
 
 
@@ -104,7 +104,7 @@ def _recipients(to: list[str]) -> list[str]:
 
 
 async def create_chat(
-    services: Services, partner_id: str, *, sender: str, to: list[str], message: MessageRequest, trace_id: str
+    ctx: DomainContext, partner_id: str, *, sender: str, to: list[str], message: MessageRequest, trace_id: str
 ) -> CreatedChat:
     """Find the chat between ``sender`` and exactly ``to`` (or start one) and send ``message`` into it.
 
@@ -118,16 +118,16 @@ async def create_chat(
     if message.has_experience:
         raise InvalidMessageContent("experience messages are not supported by this server; send parts")
     parts = check_parts(message.parts)
-    async with services.db.read() as conn:
+    async with ctx.db.read() as conn:
         line = await partner_store.line_by_number(conn, line_number)
     if line is None or line.partner_id != partner_id:
         raise PhoneNumberPermissionDenied()
-    reachable = await services.carrier.reachability(partner_id, recipients)
+    reachable = await ctx.carrier.reachability(partner_id, recipients)
     service = select_service(reachable.values(), line.line_type, message.preferred_service)
     recipient_key = ",".join(sorted(recipients))
-    now = services.clock.now()
+    now = ctx.clock.now()
 
-    async with services.db.write() as conn:
+    async with ctx.db.write() as conn:
         chat = await store.reusable_chat(conn, partner_id, line_number, recipient_key)
         is_new = chat is None
         if chat is None:
@@ -144,7 +144,7 @@ async def create_chat(
             members += [Participant(new_id(), chat.id, handle, False, ACTIVE, now, None) for handle in recipients]
             await store.insert_participants(conn, members)
             view = ChatView(chat, members)
-            await services.emitter.emit(
+            await ctx.emitter.emit(
                 conn, event_type="chat.created", data=chat_created_json(view), partner_id=partner_id,
                 trace_id=trace_id, phone_number=line_number,
             )  # fmt: skip
@@ -159,9 +159,9 @@ async def create_chat(
     return CreatedChat(view, sent, is_new)
 
 
-async def get_chat(services: Services, partner_id: str, chat_id: str) -> ChatView:
-    async with services.db.read() as conn:
-        chat = await store.chat_of(services.db, conn, partner_id, parse_id(chat_id, ChatNotFound))
+async def get_chat(ctx: DomainContext, partner_id: str, chat_id: str) -> ChatView:
+    async with ctx.db.read() as conn:
+        chat = await store.chat_of(ctx.db, conn, partner_id, parse_id(chat_id, ChatNotFound))
         if chat is None:
             raise ChatNotFound()
         return await load_view(conn, chat)
@@ -180,13 +180,13 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
 
 
 async def list_chats(
-    services: Services, partner_id: str, *, sender: str | None, to: str | None, cursor: str | None, limit: int
+    ctx: DomainContext, partner_id: str, *, sender: str | None, to: str | None, cursor: str | None, limit: int
 ) -> tuple[list[ChatView], str | None]:
     """A page of the partner's chats, newest first, and the cursor of the next page (None on the last)."""
     line_number = parse_phone_number(sender) if sender else None
     participant = parse_handle(to).value if to else None
     after = decode_cursor(cursor) if cursor else None
-    async with services.db.read() as conn:
+    async with ctx.db.read() as conn:
         if line_number:
             line = await partner_store.line_by_number(conn, line_number)
             if line is None or line.partner_id != partner_id:
@@ -208,7 +208,7 @@ def _check_icon_url(url: str) -> str:
 
 
 async def update_chat(
-    services: Services, partner_id: str, chat_id: str, *, display_name: str | None, icon: str | None, trace_id: str
+    ctx: DomainContext, partner_id: str, chat_id: str, *, display_name: str | None, icon: str | None, trace_id: str
 ) -> None:
     """Queue a rename and/or a new icon for a group (409/1006 for a DM); webhooks tell the outcome."""
     if display_name is None and icon is None:
@@ -217,20 +217,20 @@ async def update_chat(
         raise InvalidParameterValue("display_name cannot be empty")
     if icon is not None:
         _check_icon_url(icon)
-    async with services.db.write() as conn:
-        chat, _queued = await interactable_chat(services, conn, partner_id, chat_id)
+    async with ctx.db.write() as conn:
+        chat, _queued = await interactable_chat(ctx, conn, partner_id, chat_id)
         if not chat.is_group:
             raise CannotUpdateDirectChat()
         if display_name is not None:
-            await queue_change(services, conn, chat, "rename", display_name, trace_id)
+            await queue_change(ctx, conn, chat, "rename", display_name, trace_id)
         if icon is not None:
-            await queue_change(services, conn, chat, "set_icon", icon, trace_id)
+            await queue_change(ctx, conn, chat, "set_icon", icon, trace_id)
 
 
-async def leave_chat(services: Services, partner_id: str, chat_id: str, trace_id: str) -> None:
+async def leave_chat(ctx: DomainContext, partner_id: str, chat_id: str, trace_id: str) -> None:
     """Queue our line's leaving an iMessage group of at least four active participants (counting us)."""
-    async with services.db.write() as conn:
-        chat, queued = await interactable_chat(services, conn, partner_id, chat_id)
+    async with ctx.db.write() as conn:
+        chat, queued = await interactable_chat(ctx, conn, partner_id, chat_id)
         if not chat.is_group:
             raise NotAGroupChat("Only group chats can be left")
         if chat.service != "iMessage":
@@ -239,10 +239,10 @@ async def leave_chat(services: Services, partner_id: str, chat_id: str, trace_id
         leaving = {change.value for change in queued if change.kind == "remove_participant"}
         if len([p for p in view.active() if p.handle not in leaving]) < MIN_ACTIVE_TO_LEAVE:
             raise StateConflict(f"A group can be left only while it has at least {MIN_ACTIVE_TO_LEAVE} participants")
-        await queue_change(services, conn, chat, "leave", view.me.handle, trace_id)
+        await queue_change(ctx, conn, chat, "leave", view.me.handle, trace_id)
 
 
-async def mark_read(services: Services, partner_id: str, chat_id: str) -> None:
-    async with services.db.write() as conn:
-        chat, _queued = await interactable_chat(services, conn, partner_id, chat_id)
-        await store.mark_inbound_read(conn, chat.id, services.clock.now())
+async def mark_read(ctx: DomainContext, partner_id: str, chat_id: str) -> None:
+    async with ctx.db.write() as conn:
+        chat, _queued = await interactable_chat(ctx, conn, partner_id, chat_id)
+        await store.mark_inbound_read(conn, chat.id, ctx.clock.now())

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from linq_server.domain.chat_views import ChatView
 from linq_server.domain.chats import CHANGE_JOB, CHANGE_JOB_ATTEMPTS, check_open
+from linq_server.domain.context import DomainContext
 from linq_server.domain.errors import (
     ChatNotFound,
     InternalError,
@@ -26,7 +27,6 @@ from linq_server.domain.errors import (
 )
 from linq_server.domain.handles import parse_handle
 from linq_server.domain.ids import parse_id
-from linq_server.services import Services
 from linq_server.store import chats as store
 from linq_server.store.chats import QUEUED, Change
 
@@ -95,8 +95,8 @@ class _Request:
 class ParticipantDesk:
     """Takes add/remove requests and commits them in groups; ``submit`` returns once the change is durable."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(self, ctx: DomainContext) -> None:
+        self.ctx = ctx
         self._waiting: list[_Request] = []
         self._draining: asyncio.Task[None] | None = None
 
@@ -125,19 +125,19 @@ class ParticipantDesk:
                     request.answer.set_exception(answer)
 
     async def _commit(self, batch: list[_Request]) -> list[LinqError | None]:
-        services = self.services
+        ctx = self.ctx
         reachable: dict[tuple[str, str], frozenset[str]] = {}
         for partner_id in {r.partner_id for r in batch}:
             handles = sorted({r.handle for r in batch if r.partner_id == partner_id and r.kind == ADD})
             if handles:
-                found = await services.carrier.reachability(partner_id, handles)
+                found = await ctx.carrier.reachability(partner_id, handles)
                 reachable.update({(partner_id, h): services_ for h, services_ in found.items()})
         chat_ids = sorted({r.chat_id for r in batch})
-        now = services.clock.now()
+        now = ctx.clock.now()
         answers: list[LinqError | None] = []
         changes: list[Change] = []
-        async with services.db.write() as conn:
-            chats = await store.chats_by_ids(services.db, conn, chat_ids, lock=True)
+        async with ctx.db.write() as conn:
+            chats = await store.chats_by_ids(ctx.db, conn, chat_ids, lock=True)
             members = await store.participants_of(conn, list(chats))
             queued = await store.queued_changes(conn, list(chats))
             for request in batch:
@@ -162,7 +162,7 @@ class ParticipantDesk:
                 except LinqError as refused:
                     answers.append(refused)
             await store.insert_changes(conn, changes)
-            await services.queue.enqueue_many(
+            await ctx.queue.enqueue_many(
                 conn, CHANGE_JOB, [{"change_id": c.id} for c in changes], max_attempts=CHANGE_JOB_ATTEMPTS
             )
         return answers

@@ -11,7 +11,6 @@ from email.utils import parsedate_to_datetime
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from linq_server.clock import Clock
-from linq_server.domain.errors import InvalidParameterValue
 from linq_server.jobs.handlers import DONE, BatchResult, Outcome
 from linq_server.jobs.retry import Backoff
 from linq_server.store import webhooks as store
@@ -19,6 +18,7 @@ from linq_server.store.database import Database
 from linq_server.store.jobs import Job
 from linq_server.store.webhooks import Delivery, Subscription
 from linq_server.webhooks.emitter import MAX_DELIVERY_ATTEMPTS
+from linq_server.webhooks.errors import WebhookTargetRefused
 from linq_server.webhooks.sender import DeliveryError, WebhookSender
 from linq_server.webhooks.signing import SecretBox, signature_headers
 from linq_server.webhooks.targets import check_public_destination
@@ -115,7 +115,7 @@ class Dispatcher:
             answer = await self.sender.post(subscription.target_url, delivery.body.encode(), headers)
             status_code, excerpt = answer.status_code, answer.excerpt
             retry_after = retry_after_seconds(answer.retry_after, self.clock.now())
-        except InvalidParameterValue as refusal:
+        except WebhookTargetRefused as refusal:
             error, refused = refusal.message, True
         except DeliveryError as failure:
             error = str(failure)
