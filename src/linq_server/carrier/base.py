@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from linq_server.vocabulary import ChangeKind
+
 SERVICE_ORDER = ("iMessage", "RCS", "SMS")
 
 
@@ -13,7 +15,7 @@ class GroupOperation:
     """One change to a group on the network. ``handle`` is the member concerned (our line for
     leave, rename and set_icon); ``value`` the new name or icon URL."""
 
-    operation: str  # add | remove | leave | rename | set_icon
+    kind: ChangeKind
     partner_id: str
     chat_id: str
     handle: str

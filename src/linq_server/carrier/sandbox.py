@@ -29,7 +29,6 @@ IPHONE = frozenset({"iMessage", "RCS", "SMS"})
 ANDROID = frozenset({"RCS", "SMS"})
 BASIC_PHONE = frozenset({"SMS"})
 APPLE_ID = frozenset({"iMessage"})
-OPERATIONS = ("add", "remove", "leave", "rename", "set_icon")
 
 
 def default_services(handle: str) -> frozenset[str]:
@@ -81,8 +80,8 @@ class SandboxCarrier:
                 for handle, override in (await store.handle_overrides(conn, partner_id, handles)).items():
                     failing[(partner_id, handle)] = list(override["failing_operations"])
         return [
-            f"The sandbox network refused to {op.operation.replace('_', ' ')} for {op.handle}"
-            if op.operation in failing.get((op.partner_id, op.handle), [])
+            f"The sandbox network refused to {op.kind.operation.replace('_', ' ')} for {op.handle}"
+            if op.kind.operation in failing.get((op.partner_id, op.handle), [])
             else None
             for op in operations
         ]

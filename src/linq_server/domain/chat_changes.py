@@ -19,25 +19,27 @@ from linq_server.carrier.base import GroupOperation
 from linq_server.clock import isoformat
 from linq_server.domain.chat_views import ChatView, display_name, handle_json
 from linq_server.domain.context import DomainContext
-from linq_server.domain.participants import ADD, REMOVE
-from linq_server.jobs.handlers import DONE, BatchResult, Outcome
+from linq_server.jobs.handlers import FINISHED, BatchResult, Outcome
 from linq_server.store import chats as store
-from linq_server.store.chats import ACTIVE, APPLIED, FAILED, LEFT, QUEUED, REMOVED, Change, ChatRow, Participant
+from linq_server.store.chats import Change, ChatRow, Participant
 from linq_server.store.jobs import Job
+from linq_server.vocabulary import ChangeKind, ChangeStatus, ParticipantStatus
 from linq_server.webhooks.emitter import Event
 
 log = logging.getLogger("linq_server.chats")
 
 # Linq's failure code for group updates the network could not make.
 DELIVERY_FAILED = 4001
-_OPERATIONS = {ADD: "add", REMOVE: "remove", "leave": "leave", "rename": "rename", "set_icon": "set_icon"}
-_FAILURE_EVENTS = {"rename": "chat.group_name_update_failed", "set_icon": "chat.group_icon_update_failed"}
+_FAILURE_EVENTS = {
+    ChangeKind.RENAME: "chat.group_name_update_failed",
+    ChangeKind.SET_ICON: "chat.group_icon_update_failed",
+}
 
 
 def _operation(change: Change, chat: ChatRow) -> GroupOperation:
-    member = change.value or "" if change.kind in (ADD, REMOVE) else chat.line_number
-    value = change.value if change.kind in ("rename", "set_icon") else None
-    return GroupOperation(_OPERATIONS[change.kind], chat.partner_id, chat.id, member, value)
+    member = change.value or "" if change.kind.names_a_member else chat.line_number
+    value = change.value if change.kind in (ChangeKind.RENAME, ChangeKind.SET_ICON) else None
+    return GroupOperation(change.kind, chat.partner_id, chat.id, member, value)
 
 
 _WAIT = Outcome(0.2, "waiting for an earlier change to the same chat")
@@ -49,10 +51,10 @@ def _waits_for(change: Change, earlier: Change) -> bool:
     Order matters for the same member (added then removed), for two renames or two icon changes,
     and before leaving (everything asked for earlier happens first); adds of different people commute.
     """
-    if change.kind == "leave":
+    if change.kind == ChangeKind.LEAVE:
         return True
-    if change.kind in (ADD, REMOVE):
-        return earlier.kind in (ADD, REMOVE) and earlier.value == change.value
+    if change.kind.names_a_member:
+        return earlier.kind.names_a_member and earlier.value == change.value
     return earlier.kind == change.kind
 
 
@@ -72,7 +74,7 @@ class _Applying:
     inserted: list[Participant]
     updated: list[Participant]
     events: list[Event]
-    outcomes: list[tuple[str, str, str | None]]
+    outcomes: list[tuple[str, ChangeStatus, str | None]]
     membership_changed: set[str]
 
 
@@ -93,7 +95,7 @@ class ChatChanges:
         waiting: set[str] = set()
         for change in changes:  # in the order they were asked for
             (waiting if _blocked(change, queued[change.chat_id], ready) else ready).add(change.id)
-        todo = [c for c in changes if c.status == QUEUED and c.chat_id in chats and c.id not in waiting]
+        todo = [c for c in changes if c.status == ChangeStatus.QUEUED and c.chat_id in chats and c.id not in waiting]
         answers = await self.ctx.carrier.carry_out([_operation(c, chats[c.chat_id]) for c in todo])
         refusals = {change.id: reason for change, reason in zip(todo, answers, strict=True)}
 
@@ -101,13 +103,15 @@ class ChatChanges:
             await self._apply(conn, [c.id for c in todo], refusals)
 
         outcomes = {
-            job.id: _WAIT if change_id in waiting else DONE for job, change_id in zip(jobs, change_ids, strict=True)
+            job.id: _WAIT if change_id in waiting else FINISHED for job, change_id in zip(jobs, change_ids, strict=True)
         }
         return BatchResult(outcomes, write)
 
     async def _apply(self, conn: AsyncConnection, change_ids: list[str], refusals: dict[str, str | None]) -> None:
         db = self.ctx.db
-        changes = [c for c in await store.changes_by_ids(db, conn, change_ids, lock=True) if c.status == QUEUED]
+        changes = [
+            c for c in await store.changes_by_ids(db, conn, change_ids, lock=True) if c.status == ChangeStatus.QUEUED
+        ]
         chats = await store.chats_by_ids(db, conn, sorted({c.chat_id for c in changes}), lock=True)
         members = await store.participants_of(conn, list(chats))
         views = {chat_id: ChatView(chat, members[chat_id]) for chat_id, chat in chats.items()}
@@ -119,13 +123,13 @@ class ChatChanges:
                 reason = "Your line has left this chat"
             if reason is not None:
                 log.info("chat change %s (%s) refused: %s", change.id, change.kind, reason)
-                batch.outcomes.append((change.id, FAILED, reason))
+                batch.outcomes.append((change.id, ChangeStatus.FAILED, reason))
                 if change.kind in _FAILURE_EVENTS:
                     data = {"chat_id": view.chat.id, "error_code": DELIVERY_FAILED, "failed_at": isoformat(batch.now)}
                     batch.events.append(self._event(view.chat, change, _FAILURE_EVENTS[change.kind], data))
                 continue
             views[change.chat_id] = await self._apply_one(conn, view, change, batch)
-            batch.outcomes.append((change.id, APPLIED, None))
+            batch.outcomes.append((change.id, ChangeStatus.APPLIED, None))
         if batch.inserted:
             await store.insert_participants(conn, batch.inserted)
         await store.update_participants(conn, batch.updated)
@@ -140,26 +144,37 @@ class ChatChanges:
         """Apply one accepted change to ``view``; returns the view as it now stands."""
         chat, now, handle = view.chat, batch.now, change.value or ""
         data: dict[str, Any]
-        if change.kind == ADD:
+        if change.kind == ChangeKind.ADD_PARTICIPANT:
             existing = view.participant(handle)
-            if existing is not None and existing.status == ACTIVE:
+            if existing is not None and existing.status == ParticipantStatus.ACTIVE:
                 return view  # already there (added meanwhile by other means)
-            joined = Participant(existing.id if existing else str(uuid.uuid4()), chat.id, handle, False, ACTIVE,
-                                 now, None)  # fmt: skip
+            joined = Participant(
+                existing.id if existing else str(uuid.uuid4()),
+                chat.id,
+                handle,
+                False,
+                ParticipantStatus.ACTIVE,
+                now,
+                None,
+            )
             (batch.updated if existing else batch.inserted).append(joined)
             batch.membership_changed.add(chat.id)
             data = {"chat_id": chat.id, "handle": handle, "participant": handle_json(chat, joined),
                     "added_at": isoformat(now)}  # fmt: skip
             batch.events.append(self._event(chat, change, "participant.added", data))
             return ChatView(chat, [p for p in view.participants if p.handle != handle] + [joined])
-        if change.kind in (REMOVE, "leave"):
-            existing = view.participant(handle if change.kind == REMOVE else view.me.handle)
-            if existing is None or existing.status != ACTIVE:
+        if change.kind in (ChangeKind.REMOVE_PARTICIPANT, ChangeKind.LEAVE):
+            existing = view.participant(handle if change.kind == ChangeKind.REMOVE_PARTICIPANT else view.me.handle)
+            if existing is None or existing.status != ParticipantStatus.ACTIVE:
                 return view
-            gone = replace(existing, status=LEFT if change.kind == "leave" else REMOVED, left_at=now)
+            gone = replace(
+                existing,
+                status=ParticipantStatus.LEFT if change.kind == ChangeKind.LEAVE else ParticipantStatus.REMOVED,
+                left_at=now,
+            )
             batch.updated.append(gone)
             batch.membership_changed.add(chat.id)
-            if change.kind == "leave":
+            if change.kind == ChangeKind.LEAVE:
                 await store.update_chat(conn, chat.id, left_at=now)
                 chat = replace(chat, left_at=now)
             data = {"chat_id": chat.id, "handle": gone.handle, "participant": handle_json(chat, gone),
@@ -167,7 +182,7 @@ class ChatChanges:
             batch.events.append(self._event(chat, change, "participant.removed", data))
             return ChatView(chat, [gone if p.id == gone.id else p for p in view.participants])
         old: str | None
-        if change.kind == "rename":
+        if change.kind == ChangeKind.RENAME:
             old = display_name(view)
             await store.update_chat(conn, chat.id, custom_name=handle, reusable=False, updated_at=now)
             chat, event_type = replace(chat, custom_name=handle, reusable=False), "chat.group_name_updated"

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from linq_server.clock import isoformat
-from linq_server.store.chats import ACTIVE, ChatRow, MessageRow, Participant
+from linq_server.store.chats import ChatRow, MessageRow, Participant
+from linq_server.vocabulary import ParticipantStatus
 
 HEALTH_DOC_URL = "https://docs.linqapp.com/channel/imessage/guides/chats/chat-health"
 
@@ -21,7 +22,7 @@ class ChatView:
         return next(p for p in self.participants if p.is_me)
 
     def active(self) -> list[Participant]:
-        return [p for p in self.participants if p.status == ACTIVE]
+        return [p for p in self.participants if p.status == ParticipantStatus.ACTIVE]
 
     def participant(self, handle: str) -> Participant | None:
         return next((p for p in self.participants if p.handle == handle), None)

@@ -32,7 +32,8 @@ from linq_server.domain.message_content import check_first_message, check_parts,
 from linq_server.domain.service_selection import select_service
 from linq_server.store import chats as store
 from linq_server.store import partners as partner_store
-from linq_server.store.chats import ACTIVE, QUEUED, Change, ChatRow, MessageRow, Participant
+from linq_server.store.chats import Change, ChatRow, MessageRow, Participant
+from linq_server.vocabulary import ChangeKind, ChangeStatus, MessageStatus, ParticipantStatus
 
 MAX_RECIPIENTS = 31
 MIN_ACTIVE_TO_LEAVE = 4
@@ -67,7 +68,7 @@ async def load_view(conn: AsyncConnection, chat: ChatRow) -> ChatView:
 
 def check_open(chat: ChatRow, queued: list[Change]) -> None:
     """409/2013 once our line left the chat, or its leaving is queued: the chat takes no more changes."""
-    if chat.left_at is not None or any(change.kind == "leave" for change in queued):
+    if chat.left_at is not None or any(change.kind == ChangeKind.LEAVE for change in queued):
         raise ChatUnavailable()
 
 
@@ -84,11 +85,11 @@ async def interactable_chat(
 
 
 async def queue_change(
-    ctx: DomainContext, conn: AsyncConnection, chat: ChatRow, kind: str, value: str | None, trace_id: str
+    ctx: DomainContext, conn: AsyncConnection, chat: ChatRow, kind: ChangeKind, value: str | None, trace_id: str
 ) -> Change:
     """Record a change and the job that will carry it out, in the caller's transaction."""
     change = Change(
-        id=new_id(), chat_id=chat.id, kind=kind, value=value, status=QUEUED, error=None, trace_id=trace_id,
+        id=new_id(), chat_id=chat.id, kind=kind, value=value, status=ChangeStatus.QUEUED, error=None, trace_id=trace_id,
         requested_at=ctx.clock.now(),
     )  # fmt: skip
     await store.insert_changes(conn, [change])
@@ -140,8 +141,11 @@ async def create_chat(
             )  # fmt: skip
             if not await store.insert_chat(conn, chat):
                 raise ChatBeingCreated()
-            members = [Participant(new_id(), chat.id, line_number, True, ACTIVE, now, None)]
-            members += [Participant(new_id(), chat.id, handle, False, ACTIVE, now, None) for handle in recipients]
+            members = [Participant(new_id(), chat.id, line_number, True, ParticipantStatus.ACTIVE, now, None)]
+            members += [
+                Participant(new_id(), chat.id, handle, False, ParticipantStatus.ACTIVE, now, None)
+                for handle in recipients
+            ]
             await store.insert_participants(conn, members)
             view = ChatView(chat, members)
             await ctx.emitter.emit(
@@ -153,7 +157,8 @@ async def create_chat(
         sent = MessageRow(
             id=new_id(), chat_id=chat.id, is_from_me=True, sender_handle=line_number, parts=parts,
             effect=message.effect, reply_to=message.reply_to, service=chat.service,
-            preferred_service=message.preferred_service, delivery_status="queued", trace_id=trace_id, created_at=now,
+            preferred_service=message.preferred_service, delivery_status=MessageStatus.QUEUED, trace_id=trace_id,
+            created_at=now,
         )  # fmt: skip
         await store.insert_message(conn, sent)
     return CreatedChat(view, sent, is_new)
@@ -222,9 +227,9 @@ async def update_chat(
         if not chat.is_group:
             raise CannotUpdateDirectChat()
         if display_name is not None:
-            await queue_change(ctx, conn, chat, "rename", display_name, trace_id)
+            await queue_change(ctx, conn, chat, ChangeKind.RENAME, display_name, trace_id)
         if icon is not None:
-            await queue_change(ctx, conn, chat, "set_icon", icon, trace_id)
+            await queue_change(ctx, conn, chat, ChangeKind.SET_ICON, icon, trace_id)
 
 
 async def leave_chat(ctx: DomainContext, partner_id: str, chat_id: str, trace_id: str) -> None:
@@ -236,10 +241,10 @@ async def leave_chat(ctx: DomainContext, partner_id: str, chat_id: str, trace_id
         if chat.service != "iMessage":
             raise ParticipantServiceMismatch(f"Only iMessage groups can be left; this group uses {chat.service}")
         view = await load_view(conn, chat)
-        leaving = {change.value for change in queued if change.kind == "remove_participant"}
+        leaving = {change.value for change in queued if change.kind == ChangeKind.REMOVE_PARTICIPANT}
         if len([p for p in view.active() if p.handle not in leaving]) < MIN_ACTIVE_TO_LEAVE:
             raise StateConflict(f"A group can be left only while it has at least {MIN_ACTIVE_TO_LEAVE} participants")
-        await queue_change(ctx, conn, chat, "leave", view.me.handle, trace_id)
+        await queue_change(ctx, conn, chat, ChangeKind.LEAVE, view.me.handle, trace_id)
 
 
 async def mark_read(ctx: DomainContext, partner_id: str, chat_id: str) -> None:

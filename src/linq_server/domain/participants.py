@@ -28,14 +28,14 @@ from linq_server.domain.errors import (
 from linq_server.domain.handles import parse_handle
 from linq_server.domain.ids import parse_id
 from linq_server.store import chats as store
-from linq_server.store.chats import QUEUED, Change
+from linq_server.store.chats import Change
+from linq_server.vocabulary import ChangeKind, ChangeStatus, ParticipantStatus
 
 log = logging.getLogger("linq_server.participants")
 
 # 31 recipients + our line.
 MAX_PARTICIPANTS = 32
 MIN_PARTICIPANTS = 3
-ADD, REMOVE = "add_participant", "remove_participant"
 MAX_BATCH = 128
 
 
@@ -47,10 +47,10 @@ def check_add(view: ChatView, queued: list[Change], handle: str, reachable: froz
     active = {p.handle for p in view.active()}
     if handle in active:
         raise StateConflict(f"{handle} is already a participant of this chat")
-    pending = next((c for c in queued if c.kind == ADD and c.value == handle), None)
+    pending = next((c for c in queued if c.kind == ChangeKind.ADD_PARTICIPANT and c.value == handle), None)
     if pending is not None:
         return pending
-    adding = {c.value for c in queued if c.kind == ADD}
+    adding = {c.value for c in queued if c.kind == ChangeKind.ADD_PARTICIPANT}
     if len(active) < MIN_PARTICIPANTS:
         raise StateConflict(f"Participants can be added only to groups of at least {MIN_PARTICIPANTS}")
     if len(active) + len(adding) >= MAX_PARTICIPANTS:
@@ -68,14 +68,14 @@ def check_remove(view: ChatView, queued: list[Change], handle: str) -> Change | 
     if not view.chat.is_group:
         raise NotAGroupChat()
     participant = view.participant(handle)
-    if participant is None or participant.status != store.ACTIVE:
+    if participant is None or participant.status != ParticipantStatus.ACTIVE:
         raise StateConflict(f"{handle} is not a participant of this chat")
     if participant.is_me:
         raise StateConflict("Your own line leaves a group with POST /v3/chats/{chatId}/leave")
-    pending = next((c for c in queued if c.kind == REMOVE and c.value == handle), None)
+    pending = next((c for c in queued if c.kind == ChangeKind.REMOVE_PARTICIPANT and c.value == handle), None)
     if pending is not None:
         return pending
-    leaving = {c.value for c in queued if c.kind in (REMOVE, "leave")}
+    leaving = {c.value for c in queued if c.kind in (ChangeKind.REMOVE_PARTICIPANT, ChangeKind.LEAVE)}
     remaining = [p for p in view.active() if p.handle not in leaving and p.handle != handle]
     if len(remaining) < MIN_PARTICIPANTS:
         raise StateConflict(f"A group must keep at least {MIN_PARTICIPANTS} participants")
@@ -84,7 +84,7 @@ def check_remove(view: ChatView, queued: list[Change], handle: str) -> Change | 
 
 @dataclass
 class _Request:
-    kind: str
+    kind: ChangeKind
     partner_id: str
     chat_id: str
     handle: str
@@ -100,8 +100,8 @@ class ParticipantDesk:
         self._waiting: list[_Request] = []
         self._draining: asyncio.Task[None] | None = None
 
-    async def submit(self, kind: str, partner_id: str, chat_id: str, raw_handle: object, trace_id: str) -> None:
-        """Queue adding (``ADD``) or removing (``REMOVE``) a handle; raises the rule it breaks, if any."""
+    async def submit(self, kind: ChangeKind, partner_id: str, chat_id: str, raw_handle: object, trace_id: str) -> None:
+        """Queue adding or removing (``kind``) a handle; raises the rule it breaks, if any."""
         if raw_handle is None:
             raise MissingRequiredField("Missing required field: handle")
         request = _Request(kind, partner_id, parse_id(chat_id, ChatNotFound), parse_handle(raw_handle).value, trace_id)
@@ -128,7 +128,9 @@ class ParticipantDesk:
         ctx = self.ctx
         reachable: dict[tuple[str, str], frozenset[str]] = {}
         for partner_id in {r.partner_id for r in batch}:
-            handles = sorted({r.handle for r in batch if r.partner_id == partner_id and r.kind == ADD})
+            handles = sorted(
+                {r.handle for r in batch if r.partner_id == partner_id and r.kind == ChangeKind.ADD_PARTICIPANT}
+            )
             if handles:
                 found = await ctx.carrier.reachability(partner_id, handles)
                 reachable.update({(partner_id, h): services_ for h, services_ in found.items()})
@@ -147,14 +149,14 @@ class ParticipantDesk:
                         raise ChatNotFound()
                     view, pending = ChatView(chat, members[chat.id]), queued[chat.id]
                     check_open(chat, pending)
-                    if request.kind == ADD:
+                    if request.kind == ChangeKind.ADD_PARTICIPANT:
                         same = check_add(view, pending, request.handle, reachable[(request.partner_id, request.handle)])
                     else:
                         same = check_remove(view, pending, request.handle)
                     if same is None:
                         change = Change(
                             id=str(uuid.uuid4()), chat_id=chat.id, kind=request.kind, value=request.handle,
-                            status=QUEUED, error=None, trace_id=request.trace_id, requested_at=now,
+                            status=ChangeStatus.QUEUED, error=None, trace_id=request.trace_id, requested_at=now,
                         )  # fmt: skip
                         pending.append(change)
                         changes.append(change)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from linq_server.carrier.base import SERVICE_ORDER
-from linq_server.carrier.sandbox import OPERATIONS
 from linq_server.domain.context import DomainContext
 from linq_server.domain.errors import InvalidParameterValue
 from linq_server.domain.handles import parse_handle
 from linq_server.store import chats as store
+from linq_server.vocabulary import CarrierOperation
 
 
 async def set_handle(
@@ -18,9 +18,11 @@ async def set_handle(
     unknown = set(handle_services) - set(SERVICE_ORDER)
     if unknown:
         raise InvalidParameterValue(f"Unknown service(s): {', '.join(sorted(unknown))}")
-    bad = set(failing) - set(OPERATIONS)
+    bad = set(failing) - set(CarrierOperation)
     if bad:
-        raise InvalidParameterValue(f"Unknown operation(s): {', '.join(sorted(bad))}; use {', '.join(OPERATIONS)}")
+        raise InvalidParameterValue(
+            f"Unknown operation(s): {', '.join(sorted(bad))}; use {', '.join(CarrierOperation)}"
+        )
     ordered = [s for s in SERVICE_ORDER if s in handle_services]
     async with ctx.db.write() as conn:
         await store.put_handle_override(

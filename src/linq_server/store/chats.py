@@ -11,9 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from linq_server.store.database import Database
 from linq_server.store.schema import chat_changes, chat_participants, chats, messages, phone_numbers, sandbox_handles
-
-ACTIVE, LEFT, REMOVED = "active", "left", "removed"
-QUEUED, APPLIED, FAILED = "queued", "applied", "failed"
+from linq_server.vocabulary import ChangeKind, ChangeStatus, MessageStatus, ParticipantStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +38,7 @@ class Participant:
     chat_id: str
     handle: str
     is_me: bool
-    status: str
+    status: ParticipantStatus
     joined_at: datetime
     left_at: datetime | None
 
@@ -49,9 +47,9 @@ class Participant:
 class Change:
     id: str
     chat_id: str
-    kind: str
+    kind: ChangeKind
     value: str | None
-    status: str
+    status: ChangeStatus
     error: str | None
     trace_id: str
     requested_at: datetime
@@ -68,7 +66,7 @@ class MessageRow:
     reply_to: dict[str, Any] | None
     service: str
     preferred_service: str | None
-    delivery_status: str
+    delivery_status: MessageStatus
     trace_id: str
     created_at: datetime
 
@@ -84,11 +82,13 @@ def _chat(row: Any) -> ChatRow:
 
 
 def _participant(row: Any) -> Participant:
-    return Participant(*row)
+    id_, chat_id, handle, is_me, status, joined_at, left_at = row
+    return Participant(id_, chat_id, handle, is_me, ParticipantStatus(status), joined_at, left_at)
 
 
 def _change(row: Any) -> Change:
-    return Change(*row)
+    id_, chat_id, kind, value, status, error, trace_id, requested_at = row
+    return Change(id_, chat_id, ChangeKind(kind), value, ChangeStatus(status), error, trace_id, requested_at)
 
 
 def _chat_query() -> sa.Select[Any]:
@@ -210,7 +210,9 @@ async def insert_changes(conn: AsyncConnection, changes: list[Change]) -> None:
 
 async def queued_changes(conn: AsyncConnection, chat_ids: list[str]) -> dict[str, list[Change]]:
     found: dict[str, list[Change]] = {chat_id: [] for chat_id in chat_ids}
-    query = sa.select(*_CHANGE_COLUMNS).where(chat_changes.c.chat_id.in_(chat_ids), chat_changes.c.status == QUEUED)
+    query = sa.select(*_CHANGE_COLUMNS).where(
+        chat_changes.c.chat_id.in_(chat_ids), chat_changes.c.status == ChangeStatus.QUEUED
+    )
     for row in await conn.execute(query.order_by(chat_changes.c.requested_at)):
         found[row.chat_id].append(_change(row))
     return found
@@ -223,7 +225,9 @@ async def changes_by_ids(db: Database, conn: AsyncConnection, change_ids: list[s
     return [_change(row) for row in rows]
 
 
-async def finish_changes(conn: AsyncConnection, outcomes: list[tuple[str, str, str | None]], now: datetime) -> None:
+async def finish_changes(
+    conn: AsyncConnection, outcomes: list[tuple[str, ChangeStatus, str | None]], now: datetime
+) -> None:
     """Settle changes: (change id, applied | failed, error)."""
     if not outcomes:
         return
@@ -243,7 +247,7 @@ async def mark_inbound_read(conn: AsyncConnection, chat_id: str, now: datetime) 
     result = await conn.execute(
         messages.update()
         .where(messages.c.chat_id == chat_id, messages.c.is_from_me.is_(False), messages.c.read_at.is_(None))
-        .values(delivery_status="read", read_at=now)
+        .values(delivery_status=MessageStatus.READ, read_at=now)
     )
     return int(result.rowcount)
 
