@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from linq_server.domain.chat_changes import _blocked
-from linq_server.store.chats import Change
+from linq_server.store.changes import Change
 from linq_server.vocabulary import ChangeKind, ChangeStatus
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

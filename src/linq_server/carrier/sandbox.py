@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from linq_server.carrier.base import SERVICE_ORDER, GroupOperation
-from linq_server.store import chats as store
+from linq_server.store import sandbox_handles as override_store
 from linq_server.store.database import Database
 
 IPHONE = frozenset({"iMessage", "RCS", "SMS"})
@@ -64,7 +64,7 @@ class SandboxCarrier:
 
     async def reachability(self, partner_id: str, handles: list[str]) -> dict[str, frozenset[str]]:
         async with self.db.read() as conn:
-            overrides = await store.handle_overrides(conn, partner_id, handles)
+            overrides = await override_store.handle_overrides(conn, partner_id, handles)
         return {
             handle: frozenset(overrides[handle]["services"]) if handle in overrides
             else self.file_overrides.get(handle) or default_services(handle)
@@ -77,7 +77,7 @@ class SandboxCarrier:
         async with self.db.read() as conn:
             for partner_id in {op.partner_id for op in operations}:
                 handles = sorted({op.handle for op in operations if op.partner_id == partner_id})
-                for handle, override in (await store.handle_overrides(conn, partner_id, handles)).items():
+                for handle, override in (await override_store.handle_overrides(conn, partner_id, handles)).items():
                     failing[(partner_id, handle)] = list(override["failing_operations"])
         return [
             f"The sandbox network refused to {op.kind.operation.replace('_', ' ')} for {op.handle}"

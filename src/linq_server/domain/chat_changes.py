@@ -20,9 +20,13 @@ from linq_server.clock import isoformat
 from linq_server.domain.chat_views import ChatView, display_name, handle_json
 from linq_server.domain.context import DomainContext
 from linq_server.jobs.handlers import FINISHED, BatchResult, Outcome
-from linq_server.store import chats as store
-from linq_server.store.chats import Change, ChatRow, Participant
+from linq_server.store import changes as change_store
+from linq_server.store import chats as chat_store
+from linq_server.store import participants as participant_store
+from linq_server.store.changes import Change
+from linq_server.store.chats import ChatRow
 from linq_server.store.jobs import Job
+from linq_server.store.participants import Participant
 from linq_server.vocabulary import ChangeKind, ChangeStatus, ParticipantStatus
 from linq_server.webhooks.emitter import Event
 
@@ -87,10 +91,10 @@ class ChatChanges:
     async def __call__(self, jobs: list[Job]) -> BatchResult:
         change_ids = [str(job.payload["change_id"]) for job in jobs]
         async with self.ctx.db.read() as conn:
-            changes = await store.changes_by_ids(self.ctx.db, conn, change_ids, lock=False)
+            changes = await change_store.changes_by_ids(self.ctx.db, conn, change_ids, lock=False)
             chat_ids = sorted({c.chat_id for c in changes})
-            chats = await store.chats_by_ids(self.ctx.db, conn, chat_ids, lock=False)
-            queued = await store.queued_changes(conn, chat_ids)
+            chats = await chat_store.chats_by_ids(self.ctx.db, conn, chat_ids, lock=False)
+            queued = await change_store.queued_changes(conn, chat_ids)
         ready: set[str] = set()
         waiting: set[str] = set()
         for change in changes:  # in the order they were asked for
@@ -110,10 +114,12 @@ class ChatChanges:
     async def _apply(self, conn: AsyncConnection, change_ids: list[str], refusals: dict[str, str | None]) -> None:
         db = self.ctx.db
         changes = [
-            c for c in await store.changes_by_ids(db, conn, change_ids, lock=True) if c.status == ChangeStatus.QUEUED
+            c
+            for c in await change_store.changes_by_ids(db, conn, change_ids, lock=True)
+            if c.status == ChangeStatus.QUEUED
         ]
-        chats = await store.chats_by_ids(db, conn, sorted({c.chat_id for c in changes}), lock=True)
-        members = await store.participants_of(conn, list(chats))
+        chats = await chat_store.chats_by_ids(db, conn, sorted({c.chat_id for c in changes}), lock=True)
+        members = await participant_store.participants_of(conn, list(chats))
         views = {chat_id: ChatView(chat, members[chat_id]) for chat_id, chat in chats.items()}
         batch = _Applying(self.ctx.clock.now(), [], [], [], [], set())
         for change in changes:
@@ -131,10 +137,10 @@ class ChatChanges:
             views[change.chat_id] = await self._apply_one(conn, view, change, batch)
             batch.outcomes.append((change.id, ChangeStatus.APPLIED, None))
         if batch.inserted:
-            await store.insert_participants(conn, batch.inserted)
-        await store.update_participants(conn, batch.updated)
-        await store.membership_changed(conn, sorted(batch.membership_changed), batch.now)
-        await store.finish_changes(conn, batch.outcomes, batch.now)
+            await participant_store.insert_participants(conn, batch.inserted)
+        await participant_store.update_participants(conn, batch.updated)
+        await chat_store.membership_changed(conn, sorted(batch.membership_changed), batch.now)
+        await change_store.finish_changes(conn, batch.outcomes, batch.now)
         await self.ctx.emitter.emit_all(conn, batch.events)
 
     def _event(self, chat: ChatRow, change: Change, event_type: str, data: dict[str, Any]) -> Event:
@@ -175,7 +181,7 @@ class ChatChanges:
             batch.updated.append(gone)
             batch.membership_changed.add(chat.id)
             if change.kind == ChangeKind.LEAVE:
-                await store.update_chat(conn, chat.id, left_at=now)
+                await chat_store.update_chat(conn, chat.id, left_at=now)
                 chat = replace(chat, left_at=now)
             data = {"chat_id": chat.id, "handle": gone.handle, "participant": handle_json(chat, gone),
                     "removed_at": isoformat(now)}  # fmt: skip
@@ -184,11 +190,11 @@ class ChatChanges:
         old: str | None
         if change.kind == ChangeKind.RENAME:
             old = display_name(view)
-            await store.update_chat(conn, chat.id, custom_name=handle, reusable=False, updated_at=now)
+            await chat_store.update_chat(conn, chat.id, custom_name=handle, reusable=False, updated_at=now)
             chat, event_type = replace(chat, custom_name=handle, reusable=False), "chat.group_name_updated"
         else:
             old = chat.group_chat_icon
-            await store.update_chat(conn, chat.id, group_chat_icon=handle, updated_at=now)
+            await chat_store.update_chat(conn, chat.id, group_chat_icon=handle, updated_at=now)
             chat, event_type = replace(chat, group_chat_icon=handle), "chat.group_icon_updated"
         data = {
             "chat_id": chat.id, "updated_at": isoformat(now), "changed_by_handle": handle_json(chat, view.me),

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from linq_server.clock import isoformat
-from linq_server.store.chats import ChatRow, MessageRow, Participant
+from linq_server.store.chats import ChatRow
+from linq_server.store.messages import MessageRow
+from linq_server.store.participants import Participant
 from linq_server.vocabulary import ParticipantStatus
 
 HEALTH_DOC_URL = "https://docs.linqapp.com/channel/imessage/guides/chats/chat-health"

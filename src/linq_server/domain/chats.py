@@ -30,9 +30,15 @@ from linq_server.domain.handles import parse_handle, parse_phone_number
 from linq_server.domain.ids import parse_id
 from linq_server.domain.message_content import check_first_message, check_parts, is_web_url
 from linq_server.domain.service_selection import select_service
-from linq_server.store import chats as store
+from linq_server.store import changes as change_store
+from linq_server.store import chats as chat_store
+from linq_server.store import messages as message_store
+from linq_server.store import participants as participant_store
 from linq_server.store import partners as partner_store
-from linq_server.store.chats import Change, ChatRow, MessageRow, Participant
+from linq_server.store.changes import Change
+from linq_server.store.chats import ChatRow
+from linq_server.store.messages import MessageRow
+from linq_server.store.participants import Participant
 from linq_server.vocabulary import ChangeKind, ChangeStatus, MessageStatus, ParticipantStatus
 
 MAX_RECIPIENTS = 31
@@ -63,7 +69,7 @@ def new_id() -> str:
 
 
 async def load_view(conn: AsyncConnection, chat: ChatRow) -> ChatView:
-    return ChatView(chat, (await store.participants_of(conn, [chat.id]))[chat.id])
+    return ChatView(chat, (await participant_store.participants_of(conn, [chat.id]))[chat.id])
 
 
 def check_open(chat: ChatRow, queued: list[Change]) -> None:
@@ -76,10 +82,10 @@ async def interactable_chat(
     ctx: DomainContext, conn: AsyncConnection, partner_id: str, chat_id: str
 ) -> tuple[ChatRow, list[Change]]:
     """The partner's chat, locked for this write, with its queued changes; 404/2001 when it is not theirs."""
-    chat = await store.chat_of(ctx.db, conn, partner_id, parse_id(chat_id, ChatNotFound), lock=True)
+    chat = await chat_store.chat_of(ctx.db, conn, partner_id, parse_id(chat_id, ChatNotFound), lock=True)
     if chat is None:
         raise ChatNotFound()
-    queued = (await store.queued_changes(conn, [chat.id]))[chat.id]
+    queued = (await change_store.queued_changes(conn, [chat.id]))[chat.id]
     check_open(chat, queued)
     return chat, queued
 
@@ -92,7 +98,7 @@ async def queue_change(
         id=new_id(), chat_id=chat.id, kind=kind, value=value, status=ChangeStatus.QUEUED, error=None, trace_id=trace_id,
         requested_at=ctx.clock.now(),
     )  # fmt: skip
-    await store.insert_changes(conn, [change])
+    await change_store.insert_changes(conn, [change])
     await ctx.queue.enqueue(conn, CHANGE_JOB, {"change_id": change.id}, max_attempts=CHANGE_JOB_ATTEMPTS)
     return change
 
@@ -129,7 +135,7 @@ async def create_chat(
     now = ctx.clock.now()
 
     async with ctx.db.write() as conn:
-        chat = await store.reusable_chat(conn, partner_id, line_number, recipient_key)
+        chat = await chat_store.reusable_chat(conn, partner_id, line_number, recipient_key)
         is_new = chat is None
         if chat is None:
             check_first_message(parts, has_reply_to=message.reply_to is not None, has_effect=message.effect is not None)
@@ -139,14 +145,14 @@ async def create_chat(
                 recipient_key=recipient_key, reusable=True, custom_name=None, group_chat_icon=None, left_at=None,
                 created_at=now, updated_at=now,
             )  # fmt: skip
-            if not await store.insert_chat(conn, chat):
+            if not await chat_store.insert_chat(conn, chat):
                 raise ChatBeingCreated()
             members = [Participant(new_id(), chat.id, line_number, True, ParticipantStatus.ACTIVE, now, None)]
             members += [
                 Participant(new_id(), chat.id, handle, False, ParticipantStatus.ACTIVE, now, None)
                 for handle in recipients
             ]
-            await store.insert_participants(conn, members)
+            await participant_store.insert_participants(conn, members)
             view = ChatView(chat, members)
             await ctx.emitter.emit(
                 conn, event_type="chat.created", data=chat_created_json(view), partner_id=partner_id,
@@ -160,13 +166,13 @@ async def create_chat(
             preferred_service=message.preferred_service, delivery_status=MessageStatus.QUEUED, trace_id=trace_id,
             created_at=now,
         )  # fmt: skip
-        await store.insert_message(conn, sent)
+        await message_store.insert_message(conn, sent)
     return CreatedChat(view, sent, is_new)
 
 
 async def get_chat(ctx: DomainContext, partner_id: str, chat_id: str) -> ChatView:
     async with ctx.db.read() as conn:
-        chat = await store.chat_of(ctx.db, conn, partner_id, parse_id(chat_id, ChatNotFound))
+        chat = await chat_store.chat_of(ctx.db, conn, partner_id, parse_id(chat_id, ChatNotFound))
         if chat is None:
             raise ChatNotFound()
         return await load_view(conn, chat)
@@ -196,12 +202,12 @@ async def list_chats(
             line = await partner_store.line_by_number(conn, line_number)
             if line is None or line.partner_id != partner_id:
                 raise PhoneNumberPermissionDenied()
-        page = await store.page_of_chats(
+        page = await chat_store.page_of_chats(
             conn, partner_id, line_number=line_number, participant=participant, after=after, limit=limit + 1
         )
         more = len(page) > limit
         page = page[:limit]
-        members = await store.participants_of(conn, [chat.id for chat in page])
+        members = await participant_store.participants_of(conn, [chat.id for chat in page])
     views = [ChatView(chat, members[chat.id]) for chat in page]
     return views, encode_cursor(page[-1]) if more else None
 
@@ -250,4 +256,4 @@ async def leave_chat(ctx: DomainContext, partner_id: str, chat_id: str, trace_id
 async def mark_read(ctx: DomainContext, partner_id: str, chat_id: str) -> None:
     async with ctx.db.write() as conn:
         chat, _queued = await interactable_chat(ctx, conn, partner_id, chat_id)
-        await store.mark_inbound_read(conn, chat.id, ctx.clock.now())
+        await message_store.mark_inbound_read(conn, chat.id, ctx.clock.now())

@@ -27,8 +27,10 @@ from linq_server.domain.errors import (
 )
 from linq_server.domain.handles import parse_handle
 from linq_server.domain.ids import parse_id
-from linq_server.store import chats as store
-from linq_server.store.chats import Change
+from linq_server.store import changes as change_store
+from linq_server.store import chats as chat_store
+from linq_server.store import participants as participant_store
+from linq_server.store.changes import Change
 from linq_server.vocabulary import ChangeKind, ChangeStatus, ParticipantStatus
 
 log = logging.getLogger("linq_server.participants")
@@ -139,9 +141,9 @@ class ParticipantDesk:
         answers: list[LinqError | None] = []
         changes: list[Change] = []
         async with ctx.db.write() as conn:
-            chats = await store.chats_by_ids(ctx.db, conn, chat_ids, lock=True)
-            members = await store.participants_of(conn, list(chats))
-            queued = await store.queued_changes(conn, list(chats))
+            chats = await chat_store.chats_by_ids(ctx.db, conn, chat_ids, lock=True)
+            members = await participant_store.participants_of(conn, list(chats))
+            queued = await change_store.queued_changes(conn, list(chats))
             for request in batch:
                 try:
                     chat = chats.get(request.chat_id)
@@ -163,7 +165,7 @@ class ParticipantDesk:
                     answers.append(None)
                 except LinqError as refused:
                     answers.append(refused)
-            await store.insert_changes(conn, changes)
+            await change_store.insert_changes(conn, changes)
             await ctx.queue.enqueue_many(
                 conn, CHANGE_JOB, [{"change_id": c.id} for c in changes], max_attempts=CHANGE_JOB_ATTEMPTS
             )

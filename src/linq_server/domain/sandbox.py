@@ -6,7 +6,7 @@ from linq_server.carrier.base import SERVICE_ORDER
 from linq_server.domain.context import DomainContext
 from linq_server.domain.errors import InvalidParameterValue
 from linq_server.domain.handles import parse_handle
-from linq_server.store import chats as store
+from linq_server.store import sandbox_handles as override_store
 from linq_server.vocabulary import CarrierOperation
 
 
@@ -25,7 +25,7 @@ async def set_handle(
         )
     ordered = [s for s in SERVICE_ORDER if s in handle_services]
     async with ctx.db.write() as conn:
-        await store.put_handle_override(
+        await override_store.put_handle_override(
             ctx.db, conn, partner_id, handle, ordered, sorted(set(failing)), ctx.clock.now()
         )
     return handle, ordered, sorted(set(failing))
@@ -34,7 +34,7 @@ async def set_handle(
 async def describe_handle(ctx: DomainContext, partner_id: str, raw_handle: str) -> tuple[str, list[str], list[str]]:
     handle = parse_handle(raw_handle).value
     async with ctx.db.read() as conn:
-        override = await store.handle_override(conn, partner_id, handle)
+        override = await override_store.handle_override(conn, partner_id, handle)
     reachable = (await ctx.carrier.reachability(partner_id, [handle]))[handle]
     failing = list(override["failing_operations"]) if override else []
     return handle, [s for s in SERVICE_ORDER if s in reachable], failing
