@@ -11,15 +11,14 @@ import logging
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from linq_server.carrier.base import GroupOperation
-from linq_server.clock import isoformat
-from linq_server.domain.chat_views import ChatView, display_name, handle_json
+from linq_server.domain.chat_views import ChatView, display_name
 from linq_server.domain.context import DomainContext
 from linq_server.jobs.handlers import FINISHED, BatchResult, Outcome
+from linq_server.shapes import chat_events as events
 from linq_server.store import changes as change_store
 from linq_server.store import chats as chat_store
 from linq_server.store import participants as participant_store
@@ -32,11 +31,10 @@ from linq_server.webhooks.emitter import Event
 
 log = logging.getLogger("linq_server.chats")
 
-# Linq's failure code for group updates the network could not make.
-DELIVERY_FAILED = 4001
+# What a refused rename or icon change reports.
 _FAILURE_EVENTS = {
-    ChangeKind.RENAME: "chat.group_name_update_failed",
-    ChangeKind.SET_ICON: "chat.group_icon_update_failed",
+    ChangeKind.RENAME: events.group_name_update_failed,
+    ChangeKind.SET_ICON: events.group_icon_update_failed,
 }
 
 
@@ -131,8 +129,7 @@ class ChatChanges:
                 log.info("chat change %s (%s) refused: %s", change.id, change.kind, reason)
                 batch.outcomes.append((change.id, ChangeStatus.FAILED, reason))
                 if change.kind in _FAILURE_EVENTS:
-                    data = {"chat_id": view.chat.id, "error_code": DELIVERY_FAILED, "failed_at": isoformat(batch.now)}
-                    batch.events.append(self._event(view.chat, change, _FAILURE_EVENTS[change.kind], data))
+                    batch.events.append(_FAILURE_EVENTS[change.kind](view.chat, batch.now, change.trace_id))
                 continue
             views[change.chat_id] = await self._apply_one(conn, view, change, batch)
             batch.outcomes.append((change.id, ChangeStatus.APPLIED, None))
@@ -143,31 +140,18 @@ class ChatChanges:
         await change_store.finish_changes(conn, batch.outcomes, batch.now)
         await self.ctx.emitter.emit_all(conn, batch.events)
 
-    def _event(self, chat: ChatRow, change: Change, event_type: str, data: dict[str, Any]) -> Event:
-        return Event(event_type, data, chat.partner_id, change.trace_id, chat.line_number)
-
     async def _apply_one(self, conn: AsyncConnection, view: ChatView, change: Change, batch: _Applying) -> ChatView:
         """Apply one accepted change to ``view``; returns the view as it now stands."""
         chat, now, handle = view.chat, batch.now, change.value or ""
-        data: dict[str, Any]
         if change.kind == ChangeKind.ADD_PARTICIPANT:
             existing = view.participant(handle)
             if existing is not None and existing.status == ParticipantStatus.ACTIVE:
                 return view  # already there (added meanwhile by other means)
-            joined = Participant(
-                existing.id if existing else str(uuid.uuid4()),
-                chat.id,
-                handle,
-                False,
-                ParticipantStatus.ACTIVE,
-                now,
-                None,
-            )
+            joined_id = existing.id if existing else str(uuid.uuid4())
+            joined = Participant(joined_id, chat.id, handle, False, ParticipantStatus.ACTIVE, now, None)
             (batch.updated if existing else batch.inserted).append(joined)
             batch.membership_changed.add(chat.id)
-            data = {"chat_id": chat.id, "handle": handle, "participant": handle_json(chat, joined),
-                    "added_at": isoformat(now)}  # fmt: skip
-            batch.events.append(self._event(chat, change, "participant.added", data))
+            batch.events.append(events.participant_added(chat, joined, change.trace_id))
             return ChatView(chat, [p for p in view.participants if p.handle != handle] + [joined])
         if change.kind in (ChangeKind.REMOVE_PARTICIPANT, ChangeKind.LEAVE):
             existing = view.participant(handle if change.kind == ChangeKind.REMOVE_PARTICIPANT else view.me.handle)
@@ -183,22 +167,16 @@ class ChatChanges:
             if change.kind == ChangeKind.LEAVE:
                 await chat_store.update_chat(conn, chat.id, left_at=now)
                 chat = replace(chat, left_at=now)
-            data = {"chat_id": chat.id, "handle": gone.handle, "participant": handle_json(chat, gone),
-                    "removed_at": isoformat(now)}  # fmt: skip
-            batch.events.append(self._event(chat, change, "participant.removed", data))
+            batch.events.append(events.participant_removed(chat, gone, change.trace_id))
             return ChatView(chat, [gone if p.id == gone.id else p for p in view.participants])
-        old: str | None
         if change.kind == ChangeKind.RENAME:
             old = display_name(view)
             await chat_store.update_chat(conn, chat.id, custom_name=handle, reusable=False, updated_at=now)
-            chat, event_type = replace(chat, custom_name=handle, reusable=False), "chat.group_name_updated"
-        else:
-            old = chat.group_chat_icon
-            await chat_store.update_chat(conn, chat.id, group_chat_icon=handle, updated_at=now)
-            chat, event_type = replace(chat, group_chat_icon=handle), "chat.group_icon_updated"
-        data = {
-            "chat_id": chat.id, "updated_at": isoformat(now), "changed_by_handle": handle_json(chat, view.me),
-            "old_value": old, "new_value": handle,
-        }  # fmt: skip
-        batch.events.append(self._event(chat, change, event_type, data))
-        return ChatView(chat, view.participants)
+            renamed = ChatView(replace(chat, custom_name=handle, reusable=False), view.participants)
+            batch.events.append(events.group_name_updated(renamed, old, handle, now, change.trace_id))
+            return renamed
+        old_icon = chat.group_chat_icon
+        await chat_store.update_chat(conn, chat.id, group_chat_icon=handle, updated_at=now)
+        with_icon = ChatView(replace(chat, group_chat_icon=handle), view.participants)
+        batch.events.append(events.group_icon_updated(with_icon, old_icon, handle, now, change.trace_id))
+        return with_icon

@@ -11,13 +11,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from linq_server.domain.chat_views import ChatView, chat_created_json
+from linq_server.domain.changes import check_open, new_change, queue_changes
+from linq_server.domain.chat_views import ChatView
 from linq_server.domain.context import DomainContext
 from linq_server.domain.errors import (
     CannotUpdateDirectChat,
     ChatBeingCreated,
     ChatNotFound,
-    ChatUnavailable,
     InvalidMessageContent,
     InvalidParameterValue,
     MissingRequiredField,
@@ -30,6 +30,7 @@ from linq_server.domain.handles import parse_handle, parse_phone_number
 from linq_server.domain.ids import parse_id
 from linq_server.domain.message_content import check_first_message, check_parts, is_web_url
 from linq_server.domain.service_selection import select_service
+from linq_server.shapes import chat_events as events
 from linq_server.store import changes as change_store
 from linq_server.store import chats as chat_store
 from linq_server.store import messages as message_store
@@ -39,13 +40,10 @@ from linq_server.store.changes import Change
 from linq_server.store.chats import ChatRow
 from linq_server.store.messages import MessageRow
 from linq_server.store.participants import Participant
-from linq_server.vocabulary import ChangeKind, ChangeStatus, MessageStatus, ParticipantStatus
+from linq_server.vocabulary import ChangeKind, MessageStatus, ParticipantStatus
 
 MAX_RECIPIENTS = 31
 MIN_ACTIVE_TO_LEAVE = 4
-CHANGE_JOB = "chat.change"
-# A change may wait (each wait is an attempt) for an earlier change to the same chat to settle first.
-CHANGE_JOB_ATTEMPTS = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,12 +70,6 @@ async def load_view(conn: AsyncConnection, chat: ChatRow) -> ChatView:
     return ChatView(chat, (await participant_store.participants_of(conn, [chat.id]))[chat.id])
 
 
-def check_open(chat: ChatRow, queued: list[Change]) -> None:
-    """409/2013 once our line left the chat, or its leaving is queued: the chat takes no more changes."""
-    if chat.left_at is not None or any(change.kind == ChangeKind.LEAVE for change in queued):
-        raise ChatUnavailable()
-
-
 async def interactable_chat(
     ctx: DomainContext, conn: AsyncConnection, partner_id: str, chat_id: str
 ) -> tuple[ChatRow, list[Change]]:
@@ -88,19 +80,6 @@ async def interactable_chat(
     queued = (await change_store.queued_changes(conn, [chat.id]))[chat.id]
     check_open(chat, queued)
     return chat, queued
-
-
-async def queue_change(
-    ctx: DomainContext, conn: AsyncConnection, chat: ChatRow, kind: ChangeKind, value: str | None, trace_id: str
-) -> Change:
-    """Record a change and the job that will carry it out, in the caller's transaction."""
-    change = Change(
-        id=new_id(), chat_id=chat.id, kind=kind, value=value, status=ChangeStatus.QUEUED, error=None, trace_id=trace_id,
-        requested_at=ctx.clock.now(),
-    )  # fmt: skip
-    await change_store.insert_changes(conn, [change])
-    await ctx.queue.enqueue(conn, CHANGE_JOB, {"change_id": change.id}, max_attempts=CHANGE_JOB_ATTEMPTS)
-    return change
 
 
 def _recipients(to: list[str]) -> list[str]:
@@ -154,10 +133,7 @@ async def create_chat(
             ]
             await participant_store.insert_participants(conn, members)
             view = ChatView(chat, members)
-            await ctx.emitter.emit(
-                conn, event_type="chat.created", data=chat_created_json(view), partner_id=partner_id,
-                trace_id=trace_id, phone_number=line_number,
-            )  # fmt: skip
+            await ctx.emitter.emit_all(conn, [events.chat_created(view, trace_id)])
         else:
             view = await load_view(conn, chat)
         sent = MessageRow(
@@ -232,10 +208,11 @@ async def update_chat(
         chat, _queued = await interactable_chat(ctx, conn, partner_id, chat_id)
         if not chat.is_group:
             raise CannotUpdateDirectChat()
-        if display_name is not None:
-            await queue_change(ctx, conn, chat, ChangeKind.RENAME, display_name, trace_id)
+        now = ctx.clock.now()
+        changes = [new_change(chat, ChangeKind.RENAME, display_name, trace_id, now)] if display_name is not None else []
         if icon is not None:
-            await queue_change(ctx, conn, chat, ChangeKind.SET_ICON, icon, trace_id)
+            changes.append(new_change(chat, ChangeKind.SET_ICON, icon, trace_id, now))
+        await queue_changes(ctx, conn, changes)
 
 
 async def leave_chat(ctx: DomainContext, partner_id: str, chat_id: str, trace_id: str) -> None:
@@ -250,7 +227,7 @@ async def leave_chat(ctx: DomainContext, partner_id: str, chat_id: str, trace_id
         leaving = {change.value for change in queued if change.kind == ChangeKind.REMOVE_PARTICIPANT}
         if len([p for p in view.active() if p.handle not in leaving]) < MIN_ACTIVE_TO_LEAVE:
             raise StateConflict(f"A group can be left only while it has at least {MIN_ACTIVE_TO_LEAVE} participants")
-        await queue_change(ctx, conn, chat, ChangeKind.LEAVE, view.me.handle, trace_id)
+        await queue_changes(ctx, conn, [new_change(chat, ChangeKind.LEAVE, view.me.handle, trace_id, ctx.clock.now())])
 
 
 async def mark_read(ctx: DomainContext, partner_id: str, chat_id: str) -> None:

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from dataclasses import dataclass, field
 
+from linq_server.domain.changes import check_open, new_change, queue_changes
 from linq_server.domain.chat_views import ChatView
-from linq_server.domain.chats import CHANGE_JOB, CHANGE_JOB_ATTEMPTS, check_open
 from linq_server.domain.context import DomainContext
 from linq_server.domain.errors import (
     ChatNotFound,
@@ -31,7 +30,7 @@ from linq_server.store import changes as change_store
 from linq_server.store import chats as chat_store
 from linq_server.store import participants as participant_store
 from linq_server.store.changes import Change
-from linq_server.vocabulary import ChangeKind, ChangeStatus, ParticipantStatus
+from linq_server.vocabulary import ChangeKind, ParticipantStatus
 
 log = logging.getLogger("linq_server.participants")
 
@@ -156,17 +155,11 @@ class ParticipantDesk:
                     else:
                         same = check_remove(view, pending, request.handle)
                     if same is None:
-                        change = Change(
-                            id=str(uuid.uuid4()), chat_id=chat.id, kind=request.kind, value=request.handle,
-                            status=ChangeStatus.QUEUED, error=None, trace_id=request.trace_id, requested_at=now,
-                        )  # fmt: skip
+                        change = new_change(chat, request.kind, request.handle, request.trace_id, now)
                         pending.append(change)
                         changes.append(change)
                     answers.append(None)
                 except LinqError as refused:
                     answers.append(refused)
-            await change_store.insert_changes(conn, changes)
-            await ctx.queue.enqueue_many(
-                conn, CHANGE_JOB, [{"change_id": c.id} for c in changes], max_attempts=CHANGE_JOB_ATTEMPTS
-            )
+            await queue_changes(ctx, conn, changes)
         return answers
