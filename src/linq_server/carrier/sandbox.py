@@ -9,12 +9,13 @@ Overrides come from a JSON or YAML file (``LINQ_SERVER_SANDBOX_HANDLES``) for ev
 ``PUT /sandbox/handles/{handle}`` for one partner (those win). An override may also list operations
 that must fail for that handle (``add``, ``remove``; on your own line ``leave``, ``rename``,
 ``set_icon``), so tests can see the failure paths. Group operations take effect after a small delay
-(``LINQ_SERVER_CARRIER_DELAY_MS``), so the asynchronous flow is real.
+(``LINQ_SERVER_CARRIER_DELAY_MS``) on the server's clock: ``accept`` says when, and the caller's
+durable job comes back to ``settle`` them then, so the asynchronous flow is real and a manual clock
+steps it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -71,8 +72,11 @@ class SandboxCarrier:
             for handle in handles
         }  # fmt: skip
 
-    async def carry_out(self, operations: list[GroupOperation]) -> list[str | None]:
-        await asyncio.sleep(self.delay_seconds)
+    def accept(self, operations: list[GroupOperation]) -> list[float]:
+        return [self.delay_seconds for _ in operations]
+
+    async def settle(self, operations: list[GroupOperation]) -> list[str | None]:
+        """Every operation succeeds unless the handle concerned has it among its ``failing_operations``."""
         failing: dict[tuple[str, str], list[str]] = {}
         async with self.db.read() as conn:
             for partner_id in {op.partner_id for op in operations}:

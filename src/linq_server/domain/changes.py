@@ -1,16 +1,20 @@
 """Queueing chat changes: the ONE path by which a request asks for a group change.
 
-A change is recorded as ``queued`` together with the ``chat.change`` job that will carry it out, in
-the caller's transaction, so the 202 that follows is never lost. ``domain/chat_changes.py`` settles it.
+A change is recorded as ``queued`` together with the ``chat.change`` job that will settle it, in the
+caller's transaction, so the 202 that follows is never lost. The carrier accepts the change at once
+and says when it takes effect on the network; the job is due then, on the injected clock (a manual
+clock in tests steps it). ``domain/chat_changes.py`` settles it when due.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from linq_server.carrier.base import GroupOperation
 from linq_server.domain.context import DomainContext
 from linq_server.domain.errors import ChatUnavailable
 from linq_server.store import changes as change_store
@@ -37,11 +41,20 @@ def new_change(chat: ChatRow, kind: ChangeKind, value: str | None, trace_id: str
     )  # fmt: skip
 
 
-async def queue_changes(ctx: DomainContext, conn: AsyncConnection, changes: list[Change]) -> None:
-    """Record changes and the jobs that will carry them out, in the caller's transaction (a few statements)."""
+def operation_of(change: Change, chat: ChatRow) -> GroupOperation:
+    """The network operation for a change; leave, rename and set_icon concern our own line."""
+    member = change.value or "" if change.kind.names_a_member else chat.line_number
+    value = change.value if change.kind in (ChangeKind.RENAME, ChangeKind.SET_ICON) else None
+    return GroupOperation(change.kind, chat.partner_id, chat.id, member, value)
+
+
+async def queue_changes(
+    ctx: DomainContext, conn: AsyncConnection, chats: Mapping[str, ChatRow], changes: list[Change]
+) -> None:
+    """Record changes, and for each a job due when the carrier says it takes effect, in the caller's transaction."""
     if not changes:
         return
     await change_store.insert_changes(conn, changes)
-    await ctx.queue.enqueue_many(
-        conn, CHANGE_JOB, [{"change_id": change.id} for change in changes], max_attempts=CHANGE_JOB_ATTEMPTS
-    )
+    delays = ctx.carrier.accept([operation_of(change, chats[change.chat_id]) for change in changes])
+    timed = [({"change_id": change.id}, delay) for change, delay in zip(changes, delays, strict=True)]
+    await ctx.queue.schedule(conn, CHANGE_JOB, timed, max_attempts=CHANGE_JOB_ATTEMPTS)

@@ -1,8 +1,11 @@
-"""Carrying out queued chat changes (the ``chat.change`` job), a batch at a time.
+"""Settling queued chat changes (the ``chat.change`` job), a batch at a time.
 
-The carrier is asked first; then one transaction applies every change it accepted, records every
-change it refused (with its reason, leaving the chat as it was), emits the webhooks and settles the
-jobs. A change is applied at most once: a re-run after a crash finds it no longer queued.
+A change's job falls due when the carrier said the change takes effect (``domain/changes.py``).
+The carrier is then asked what the far side did (it answers at once); one transaction applies
+every change it carried out, records every change it refused (with its reason, leaving the chat as
+it was), emits the webhooks and settles the jobs. A change is applied at most once: a re-run after
+a crash finds it no longer queued. A change that must wait for an earlier one (``_waits_for``)
+is retried shortly, on the same clock.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from linq_server.carrier.base import GroupOperation
+from linq_server.domain.changes import operation_of
 from linq_server.domain.chat_views import ChatView, display_name
 from linq_server.domain.context import DomainContext
 from linq_server.jobs.handlers import FINISHED, BatchResult, Outcome
@@ -23,7 +26,6 @@ from linq_server.store import changes as change_store
 from linq_server.store import chats as chat_store
 from linq_server.store import participants as participant_store
 from linq_server.store.changes import Change
-from linq_server.store.chats import ChatRow
 from linq_server.store.jobs import Job
 from linq_server.store.participants import Participant
 from linq_server.vocabulary import ChangeKind, ChangeStatus, ParticipantStatus
@@ -36,12 +38,6 @@ _FAILURE_EVENTS = {
     ChangeKind.RENAME: events.group_name_update_failed,
     ChangeKind.SET_ICON: events.group_icon_update_failed,
 }
-
-
-def _operation(change: Change, chat: ChatRow) -> GroupOperation:
-    member = change.value or "" if change.kind.names_a_member else chat.line_number
-    value = change.value if change.kind in (ChangeKind.RENAME, ChangeKind.SET_ICON) else None
-    return GroupOperation(change.kind, chat.partner_id, chat.id, member, value)
 
 
 _WAIT = Outcome(0.2, "waiting for an earlier change to the same chat")
@@ -98,7 +94,7 @@ class ChatChanges:
         for change in changes:  # in the order they were asked for
             (waiting if _blocked(change, queued[change.chat_id], ready) else ready).add(change.id)
         todo = [c for c in changes if c.status == ChangeStatus.QUEUED and c.chat_id in chats and c.id not in waiting]
-        answers = await self.ctx.carrier.carry_out([_operation(c, chats[c.chat_id]) for c in todo])
+        answers = await self.ctx.carrier.settle([operation_of(c, chats[c.chat_id]) for c in todo])
         refusals = {change.id: reason for change, reason in zip(todo, answers, strict=True)}
 
         async def write(conn: AsyncConnection) -> None:

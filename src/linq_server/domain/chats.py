@@ -212,7 +212,7 @@ async def update_chat(
         changes = [new_change(chat, ChangeKind.RENAME, display_name, trace_id, now)] if display_name is not None else []
         if icon is not None:
             changes.append(new_change(chat, ChangeKind.SET_ICON, icon, trace_id, now))
-        await queue_changes(ctx, conn, changes)
+        await queue_changes(ctx, conn, {chat.id: chat}, changes)
 
 
 async def leave_chat(ctx: DomainContext, partner_id: str, chat_id: str, trace_id: str) -> None:
@@ -227,7 +227,9 @@ async def leave_chat(ctx: DomainContext, partner_id: str, chat_id: str, trace_id
         leaving = {change.value for change in queued if change.kind == ChangeKind.REMOVE_PARTICIPANT}
         if len([p for p in view.active() if p.handle not in leaving]) < MIN_ACTIVE_TO_LEAVE:
             raise StateConflict(f"A group can be left only while it has at least {MIN_ACTIVE_TO_LEAVE} participants")
-        await queue_changes(ctx, conn, [new_change(chat, ChangeKind.LEAVE, view.me.handle, trace_id, ctx.clock.now())])
+        await queue_changes(
+            ctx, conn, {chat.id: chat}, [new_change(chat, ChangeKind.LEAVE, view.me.handle, trace_id, ctx.clock.now())]
+        )
 
 
 async def mark_read(ctx: DomainContext, partner_id: str, chat_id: str) -> None:

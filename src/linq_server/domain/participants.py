@@ -161,5 +161,5 @@ class ParticipantDesk:
                     answers.append(None)
                 except LinqError as refused:
                     answers.append(refused)
-            await queue_changes(ctx, conn, changes)
+            await queue_changes(ctx, conn, chats, changes)
         return answers
