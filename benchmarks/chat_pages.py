@@ -15,7 +15,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from benchmarks.support import fresh_database, postgres_available, print_table
-from linq_server.store import chats as store
+from linq_server.store import chats as chat_store
 from linq_server.store.database import Database
 from linq_server.store.schema import chats, partners, phone_numbers
 
@@ -53,12 +53,14 @@ async def _time_pages(url: str, size: int) -> list[str]:
         async with db.read() as conn:
             started = time.perf_counter()
             for _ in range(50):
-                page = await store.page_of_chats(conn, "mine", line_number=None, participant=None, after=None, limit=20)
+                page = await chat_store.page_of_chats(
+                    conn, "mine", line_number=None, participant=None, after=None, limit=20
+                )
             first = (time.perf_counter() - started) / 50 * 1000
             after = (page[-1].created_at, page[-1].id)
             started = time.perf_counter()
             for _ in range(50):
-                await store.page_of_chats(
+                await chat_store.page_of_chats(
                     conn, "mine", line_number=LINES["mine"], participant=None, after=after, limit=20
                 )
             later = (time.perf_counter() - started) / 50 * 1000

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,10 +117,13 @@ class World:
         return body
 
 
-@pytest.fixture
-async def world(fresh_database_url: str, tmp_path: Path) -> AsyncIterator[World]:
+@asynccontextmanager
+async def make_world(database_url: str, data_dir: Path, *, carrier_delay_ms: int = 0) -> AsyncIterator[World]:
+    """A world on a fresh manual clock. Its network takes effect at once unless given ``carrier_delay_ms``
+    (then the clock must be moved past the delay before the worker finds a group change due)."""
     clock = ManualClock()
-    app = create_app(Settings(database_url=fresh_database_url, data_dir=tmp_path / "data"), clock=clock)
+    settings = Settings(database_url=database_url, data_dir=data_dir, carrier_delay_ms=carrier_delay_ms)
+    app = create_app(settings, clock=clock)
     services: Services = app.state.services
     async with app.router.lifespan_context(app):
         partner = await make_partner(services.db)
@@ -129,3 +133,9 @@ async def world(fresh_database_url: str, tmp_path: Path) -> AsyncIterator[World]
             headers={"Authorization": f"Bearer {partner.api_key}"},
         ) as http:
             yield World(app, services, clock, build_worker(services), http, partner)
+
+
+@pytest.fixture
+async def world(fresh_database_url: str, tmp_path: Path) -> AsyncIterator[World]:
+    async with make_world(fresh_database_url, tmp_path / "data") as made:
+        yield made

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from linq_server.domain.changes import CHANGE_JOB
 from linq_server.domain.chat_changes import ChatChanges
-from linq_server.domain.chats import CHANGE_JOB
 from linq_server.jobs.worker import Worker
 from linq_server.services import Services
 from linq_server.webhooks.dispatcher import Dispatcher

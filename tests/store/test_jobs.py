@@ -77,6 +77,23 @@ async def test_handler_runs_once_and_the_job_is_done(queue: JobQueue) -> None:
     assert row["status"] == "done" and row["attempts"] == 1
 
 
+async def test_scheduled_jobs_fall_due_on_the_clock(queue: JobQueue) -> None:
+    seen: list[object] = []
+
+    async def handler(job: Job) -> None:
+        seen.append(job.payload["n"])
+
+    async with queue.db.write() as conn:
+        ids = await queue.schedule(conn, "test", [({"n": 2}, 10.0), ({"n": 1}, 0.0), ({"n": 3}, 10.0)])
+    assert [(await job_row(queue, job_id))["payload"] for job_id in ids] == [{"n": 2}, {"n": 1}, {"n": 3}]
+    worker = Worker(queue, {"test": EachJob(handler)})
+    await worker.run_until_idle()
+    assert seen == [1]
+    clock_of(queue).advance(10)
+    await worker.run_until_idle()
+    assert sorted(seen) == [1, 2, 3]  # type: ignore[type-var]
+
+
 async def test_failures_back_off_then_the_job_is_dead_with_its_last_error(queue: JobQueue) -> None:
     calls = 0
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from linq_server.api.deps import App, CurrentPartner, TraceId
 from linq_server.api.fields import Text
 from linq_server.domain import chats
-from linq_server.domain.chat_views import chat_json, created_chat_json
+from linq_server.shapes.chats import chat_json, created_chat_json
 
 router = APIRouter(tags=["Chats"])
 

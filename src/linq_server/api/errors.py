@@ -22,6 +22,7 @@ from linq_server.domain.errors import (
     MissingRequiredField,
     ResourceNotFound,
 )
+from linq_server.webhooks.errors import WebhookTargetRefused
 
 log = logging.getLogger("linq_server.api")
 
@@ -75,6 +76,11 @@ async def _linq_error(request: Request, error: Exception) -> JSONResponse:
     return envelope(error, _trace_id(request))
 
 
+async def _webhook_target_refused(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, WebhookTargetRefused)
+    return envelope(InvalidParameterValue(error.message), _trace_id(request))
+
+
 async def _validation_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
     return envelope(classify_validation_error(list(error.errors())), _trace_id(request))
@@ -96,5 +102,6 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(LinqError, _linq_error)
+    app.add_exception_handler(WebhookTargetRefused, _webhook_target_refused)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from linq_server.api.chats import accepted
 from linq_server.api.deps import CurrentPartner, Desk, TraceId
-from linq_server.domain import participants
+from linq_server.vocabulary import ChangeKind
 
 router = APIRouter(tags=["Participants"])
 
@@ -24,7 +24,7 @@ class ParticipantBody(BaseModel):
 async def add(
     chat_id: str, body: ParticipantBody, desk: Desk, partner: CurrentPartner, trace_id: TraceId
 ) -> JSONResponse:
-    await desk.submit(participants.ADD, partner.id, chat_id, body.handle, trace_id)
+    await desk.submit(ChangeKind.ADD_PARTICIPANT, partner.id, chat_id, body.handle, trace_id)
     return accepted("Participant addition queued", trace_id)
 
 
@@ -32,5 +32,5 @@ async def add(
 async def remove(
     chat_id: str, body: ParticipantBody, desk: Desk, partner: CurrentPartner, trace_id: TraceId
 ) -> JSONResponse:
-    await desk.submit(participants.REMOVE, partner.id, chat_id, body.handle, trace_id)
+    await desk.submit(ChangeKind.REMOVE_PARTICIPANT, partner.id, chat_id, body.handle, trace_id)
     return accepted("Participant removal queued", trace_id)

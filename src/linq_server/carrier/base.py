@@ -1,9 +1,18 @@
-"""What the rest of the server asks of a delivery network."""
+"""What the rest of the server asks of a delivery network.
+
+The network never makes its caller wait. Work is handed over with ``accept``, which answers at
+once with when each piece takes effect on the far side; the caller records that moment as a
+durable job due at ``clock.now() + delay`` on the injected clock, and when the job falls due asks
+``settle`` what the far side did. So a manual clock drives the whole world in tests, a slow device
+holds up no worker, and a crash loses nothing (the job is in the database).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Protocol
+
+from linq_server.vocabulary import ChangeKind
 
 SERVICE_ORDER = ("iMessage", "RCS", "SMS")
 
@@ -13,7 +22,7 @@ class GroupOperation:
     """One change to a group on the network. ``handle`` is the member concerned (our line for
     leave, rename and set_icon); ``value`` the new name or icon URL."""
 
-    operation: str  # add | remove | leave | rename | set_icon
+    kind: ChangeKind
     partner_id: str
     chat_id: str
     handle: str
@@ -25,9 +34,11 @@ class Carrier(Protocol):
         """The services on which each of ``handles`` can receive messages (one look-up for them all)."""
         ...
 
-    async def carry_out(self, operations: list[GroupOperation]) -> list[str | None]:
-        """Carry out group operations; returns, in order, None for each done and the reason for each refused.
+    def accept(self, operations: list[GroupOperation]) -> list[float]:
+        """Hand operations to the network; returns at once, in order, the seconds until each takes effect."""
+        ...
 
-        Returns once they have taken effect on the network.
-        """
+    async def settle(self, operations: list[GroupOperation]) -> list[str | None]:
+        """What the network did with operations whose time has come: in order, None for each carried out and
+        the reason for each refused. Returns at once (it never waits for the far side)."""
         ...

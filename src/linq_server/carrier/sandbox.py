@@ -9,12 +9,13 @@ Overrides come from a JSON or YAML file (``LINQ_SERVER_SANDBOX_HANDLES``) for ev
 ``PUT /sandbox/handles/{handle}`` for one partner (those win). An override may also list operations
 that must fail for that handle (``add``, ``remove``; on your own line ``leave``, ``rename``,
 ``set_icon``), so tests can see the failure paths. Group operations take effect after a small delay
-(``LINQ_SERVER_CARRIER_DELAY_MS``), so the asynchronous flow is real.
+(``LINQ_SERVER_CARRIER_DELAY_MS``) on the server's clock: ``accept`` says when, and the caller's
+durable job comes back to ``settle`` them then, so the asynchronous flow is real and a manual clock
+steps it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -22,14 +23,13 @@ from typing import Any
 import yaml
 
 from linq_server.carrier.base import SERVICE_ORDER, GroupOperation
-from linq_server.store import chats as store
+from linq_server.store import sandbox_handles as override_store
 from linq_server.store.database import Database
 
 IPHONE = frozenset({"iMessage", "RCS", "SMS"})
 ANDROID = frozenset({"RCS", "SMS"})
 BASIC_PHONE = frozenset({"SMS"})
 APPLE_ID = frozenset({"iMessage"})
-OPERATIONS = ("add", "remove", "leave", "rename", "set_icon")
 
 
 def default_services(handle: str) -> frozenset[str]:
@@ -65,24 +65,27 @@ class SandboxCarrier:
 
     async def reachability(self, partner_id: str, handles: list[str]) -> dict[str, frozenset[str]]:
         async with self.db.read() as conn:
-            overrides = await store.handle_overrides(conn, partner_id, handles)
+            overrides = await override_store.handle_overrides(conn, partner_id, handles)
         return {
             handle: frozenset(overrides[handle]["services"]) if handle in overrides
             else self.file_overrides.get(handle) or default_services(handle)
             for handle in handles
         }  # fmt: skip
 
-    async def carry_out(self, operations: list[GroupOperation]) -> list[str | None]:
-        await asyncio.sleep(self.delay_seconds)
+    def accept(self, operations: list[GroupOperation]) -> list[float]:
+        return [self.delay_seconds for _ in operations]
+
+    async def settle(self, operations: list[GroupOperation]) -> list[str | None]:
+        """Every operation succeeds unless the handle concerned has it among its ``failing_operations``."""
         failing: dict[tuple[str, str], list[str]] = {}
         async with self.db.read() as conn:
             for partner_id in {op.partner_id for op in operations}:
                 handles = sorted({op.handle for op in operations if op.partner_id == partner_id})
-                for handle, override in (await store.handle_overrides(conn, partner_id, handles)).items():
+                for handle, override in (await override_store.handle_overrides(conn, partner_id, handles)).items():
                     failing[(partner_id, handle)] = list(override["failing_operations"])
         return [
-            f"The sandbox network refused to {op.operation.replace('_', ' ')} for {op.handle}"
-            if op.operation in failing.get((op.partner_id, op.handle), [])
+            f"The sandbox network refused to {op.kind.operation.replace('_', ' ')} for {op.handle}"
+            if op.kind.operation in failing.get((op.partner_id, op.handle), [])
             else None
             for op in operations
         ]

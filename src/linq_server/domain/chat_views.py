@@ -1,14 +1,12 @@
-"""Chats as the API and webhooks show them: one place for the ChatHandle, Chat and SentMessage shapes."""
+"""A chat with its participants, as the rules see it (JSON shapes live in ``linq_server.shapes``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from linq_server.clock import isoformat
-from linq_server.store.chats import ACTIVE, ChatRow, MessageRow, Participant
-
-HEALTH_DOC_URL = "https://docs.linqapp.com/channel/imessage/guides/chats/chat-health"
+from linq_server.store.chats import ChatRow
+from linq_server.store.participants import Participant
+from linq_server.vocabulary import ParticipantStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,24 +19,10 @@ class ChatView:
         return next(p for p in self.participants if p.is_me)
 
     def active(self) -> list[Participant]:
-        return [p for p in self.participants if p.status == ACTIVE]
+        return [p for p in self.participants if p.status == ParticipantStatus.ACTIVE]
 
     def participant(self, handle: str) -> Participant | None:
         return next((p for p in self.participants if p.handle == handle), None)
-
-
-def handle_json(chat: ChatRow, participant: Participant) -> dict[str, Any]:
-    """A ChatHandle. Participants who left or were removed stay listed, with ``status`` and ``left_at``."""
-    return {
-        "id": participant.id,
-        "handle": participant.handle,
-        "joined_at": isoformat(participant.joined_at),
-        "service": chat.service,
-        "is_me": participant.is_me,
-        "left_at": isoformat(participant.left_at) if participant.left_at else None,
-        "line_type": chat.line_type if participant.is_me else None,
-        "status": participant.status,
-    }
 
 
 def display_name(view: ChatView) -> str:
@@ -46,57 +30,3 @@ def display_name(view: ChatView) -> str:
     if view.chat.custom_name:
         return view.chat.custom_name
     return ", ".join(p.handle for p in view.active() if not p.is_me)
-
-
-def health_json(chat: ChatRow) -> dict[str, Any]:
-    return {"status": "HEALTHY", "doc_url": f"{HEALTH_DOC_URL}#healthy", "updated_at": isoformat(chat.created_at)}
-
-
-def chat_created_json(view: ChatView) -> dict[str, Any]:
-    """The Chat as ``chat.created`` carries it (no ``is_archived``, no ``group_chat_icon``)."""
-    chat = view.chat
-    return {
-        "id": chat.id,
-        "created_at": isoformat(chat.created_at),
-        "updated_at": isoformat(chat.updated_at),
-        "display_name": display_name(view),
-        "handles": [handle_json(chat, p) for p in view.participants],
-        "health_status": health_json(chat),
-        "is_group": chat.is_group,
-        "service": chat.service,
-    }
-
-
-def chat_json(view: ChatView) -> dict[str, Any]:
-    """The Chat of ``GET /v3/chats/{id}`` and of list pages."""
-    return {**chat_created_json(view), "is_archived": False, "group_chat_icon": view.chat.group_chat_icon}
-
-
-def sent_message_json(view: ChatView, message: MessageRow) -> dict[str, Any]:
-    return {
-        "id": message.id,
-        "created_at": isoformat(message.created_at),
-        "delivery_status": message.delivery_status,
-        "is_read": False,
-        "parts": message.parts,
-        "sent_at": None,
-        "delivered_at": None,
-        "effect": message.effect,
-        "from_handle": handle_json(view.chat, view.me),
-        "preferred_service": message.preferred_service,
-        "reply_to": message.reply_to,
-        "service": message.service,
-    }
-
-
-def created_chat_json(view: ChatView, message: MessageRow) -> dict[str, Any]:
-    """The ``chat`` of ``POST /v3/chats``: the chat and the message just sent into it."""
-    return {
-        "id": view.chat.id,
-        "display_name": display_name(view),
-        "handles": [handle_json(view.chat, p) for p in view.participants],
-        "health_status": health_json(view.chat),
-        "is_group": view.chat.is_group,
-        "message": sent_message_json(view, message),
-        "service": view.chat.service,
-    }

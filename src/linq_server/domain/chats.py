@@ -11,12 +11,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from linq_server.domain.chat_views import ChatView, chat_created_json
+from linq_server.domain.changes import check_open, new_change, queue_changes
+from linq_server.domain.chat_views import ChatView
+from linq_server.domain.context import DomainContext
 from linq_server.domain.errors import (
     CannotUpdateDirectChat,
     ChatBeingCreated,
     ChatNotFound,
-    ChatUnavailable,
     InvalidMessageContent,
     InvalidParameterValue,
     MissingRequiredField,
@@ -29,16 +30,20 @@ from linq_server.domain.handles import parse_handle, parse_phone_number
 from linq_server.domain.ids import parse_id
 from linq_server.domain.message_content import check_first_message, check_parts, is_web_url
 from linq_server.domain.service_selection import select_service
-from linq_server.services import Services
-from linq_server.store import chats as store
+from linq_server.shapes import chat_events as events
+from linq_server.store import changes as change_store
+from linq_server.store import chats as chat_store
+from linq_server.store import messages as message_store
+from linq_server.store import participants as participant_store
 from linq_server.store import partners as partner_store
-from linq_server.store.chats import ACTIVE, QUEUED, Change, ChatRow, MessageRow, Participant
+from linq_server.store.changes import Change
+from linq_server.store.chats import ChatRow
+from linq_server.store.messages import MessageRow
+from linq_server.store.participants import Participant
+from linq_server.vocabulary import ChangeKind, MessageStatus, ParticipantStatus
 
 MAX_RECIPIENTS = 31
 MIN_ACTIVE_TO_LEAVE = 4
-CHANGE_JOB = "chat.change"
-# A change may wait (each wait is an attempt) for an earlier change to the same chat to settle first.
-CHANGE_JOB_ATTEMPTS = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,38 +67,19 @@ def new_id() -> str:
 
 
 async def load_view(conn: AsyncConnection, chat: ChatRow) -> ChatView:
-    return ChatView(chat, (await store.participants_of(conn, [chat.id]))[chat.id])
-
-
-def check_open(chat: ChatRow, queued: list[Change]) -> None:
-    """409/2013 once our line left the chat, or its leaving is queued: the chat takes no more changes."""
-    if chat.left_at is not None or any(change.kind == "leave" for change in queued):
-        raise ChatUnavailable()
+    return ChatView(chat, (await participant_store.participants_of(conn, [chat.id]))[chat.id])
 
 
 async def interactable_chat(
-    services: Services, conn: AsyncConnection, partner_id: str, chat_id: str
+    ctx: DomainContext, conn: AsyncConnection, partner_id: str, chat_id: str
 ) -> tuple[ChatRow, list[Change]]:
     """The partner's chat, locked for this write, with its queued changes; 404/2001 when it is not theirs."""
-    chat = await store.chat_of(services.db, conn, partner_id, parse_id(chat_id, ChatNotFound), lock=True)
+    chat = await chat_store.chat_of(ctx.db, conn, partner_id, parse_id(chat_id, ChatNotFound), lock=True)
     if chat is None:
         raise ChatNotFound()
-    queued = (await store.queued_changes(conn, [chat.id]))[chat.id]
+    queued = (await change_store.queued_changes(conn, [chat.id]))[chat.id]
     check_open(chat, queued)
     return chat, queued
-
-
-async def queue_change(
-    services: Services, conn: AsyncConnection, chat: ChatRow, kind: str, value: str | None, trace_id: str
-) -> Change:
-    """Record a change and the job that will carry it out, in the caller's transaction."""
-    change = Change(
-        id=new_id(), chat_id=chat.id, kind=kind, value=value, status=QUEUED, error=None, trace_id=trace_id,
-        requested_at=services.clock.now(),
-    )  # fmt: skip
-    await store.insert_changes(conn, [change])
-    await services.queue.enqueue(conn, CHANGE_JOB, {"change_id": change.id}, max_attempts=CHANGE_JOB_ATTEMPTS)
-    return change
 
 
 def _recipients(to: list[str]) -> list[str]:
@@ -104,7 +90,7 @@ def _recipients(to: list[str]) -> list[str]:
 
 
 async def create_chat(
-    services: Services, partner_id: str, *, sender: str, to: list[str], message: MessageRequest, trace_id: str
+    ctx: DomainContext, partner_id: str, *, sender: str, to: list[str], message: MessageRequest, trace_id: str
 ) -> CreatedChat:
     """Find the chat between ``sender`` and exactly ``to`` (or start one) and send ``message`` into it.
 
@@ -118,17 +104,17 @@ async def create_chat(
     if message.has_experience:
         raise InvalidMessageContent("experience messages are not supported by this server; send parts")
     parts = check_parts(message.parts)
-    async with services.db.read() as conn:
+    async with ctx.db.read() as conn:
         line = await partner_store.line_by_number(conn, line_number)
     if line is None or line.partner_id != partner_id:
         raise PhoneNumberPermissionDenied()
-    reachable = await services.carrier.reachability(partner_id, recipients)
+    reachable = await ctx.carrier.reachability(partner_id, recipients)
     service = select_service(reachable.values(), line.line_type, message.preferred_service)
     recipient_key = ",".join(sorted(recipients))
-    now = services.clock.now()
+    now = ctx.clock.now()
 
-    async with services.db.write() as conn:
-        chat = await store.reusable_chat(conn, partner_id, line_number, recipient_key)
+    async with ctx.db.write() as conn:
+        chat = await chat_store.reusable_chat(conn, partner_id, line_number, recipient_key)
         is_new = chat is None
         if chat is None:
             check_first_message(parts, has_reply_to=message.reply_to is not None, has_effect=message.effect is not None)
@@ -138,30 +124,31 @@ async def create_chat(
                 recipient_key=recipient_key, reusable=True, custom_name=None, group_chat_icon=None, left_at=None,
                 created_at=now, updated_at=now,
             )  # fmt: skip
-            if not await store.insert_chat(conn, chat):
+            if not await chat_store.insert_chat(conn, chat):
                 raise ChatBeingCreated()
-            members = [Participant(new_id(), chat.id, line_number, True, ACTIVE, now, None)]
-            members += [Participant(new_id(), chat.id, handle, False, ACTIVE, now, None) for handle in recipients]
-            await store.insert_participants(conn, members)
+            members = [Participant(new_id(), chat.id, line_number, True, ParticipantStatus.ACTIVE, now, None)]
+            members += [
+                Participant(new_id(), chat.id, handle, False, ParticipantStatus.ACTIVE, now, None)
+                for handle in recipients
+            ]
+            await participant_store.insert_participants(conn, members)
             view = ChatView(chat, members)
-            await services.emitter.emit(
-                conn, event_type="chat.created", data=chat_created_json(view), partner_id=partner_id,
-                trace_id=trace_id, phone_number=line_number,
-            )  # fmt: skip
+            await ctx.emitter.emit_all(conn, [events.chat_created(view, trace_id)])
         else:
             view = await load_view(conn, chat)
         sent = MessageRow(
             id=new_id(), chat_id=chat.id, is_from_me=True, sender_handle=line_number, parts=parts,
             effect=message.effect, reply_to=message.reply_to, service=chat.service,
-            preferred_service=message.preferred_service, delivery_status="queued", trace_id=trace_id, created_at=now,
+            preferred_service=message.preferred_service, delivery_status=MessageStatus.QUEUED, trace_id=trace_id,
+            created_at=now,
         )  # fmt: skip
-        await store.insert_message(conn, sent)
+        await message_store.insert_message(conn, sent)
     return CreatedChat(view, sent, is_new)
 
 
-async def get_chat(services: Services, partner_id: str, chat_id: str) -> ChatView:
-    async with services.db.read() as conn:
-        chat = await store.chat_of(services.db, conn, partner_id, parse_id(chat_id, ChatNotFound))
+async def get_chat(ctx: DomainContext, partner_id: str, chat_id: str) -> ChatView:
+    async with ctx.db.read() as conn:
+        chat = await chat_store.chat_of(ctx.db, conn, partner_id, parse_id(chat_id, ChatNotFound))
         if chat is None:
             raise ChatNotFound()
         return await load_view(conn, chat)
@@ -180,23 +167,23 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
 
 
 async def list_chats(
-    services: Services, partner_id: str, *, sender: str | None, to: str | None, cursor: str | None, limit: int
+    ctx: DomainContext, partner_id: str, *, sender: str | None, to: str | None, cursor: str | None, limit: int
 ) -> tuple[list[ChatView], str | None]:
     """A page of the partner's chats, newest first, and the cursor of the next page (None on the last)."""
     line_number = parse_phone_number(sender) if sender else None
     participant = parse_handle(to).value if to else None
     after = decode_cursor(cursor) if cursor else None
-    async with services.db.read() as conn:
+    async with ctx.db.read() as conn:
         if line_number:
             line = await partner_store.line_by_number(conn, line_number)
             if line is None or line.partner_id != partner_id:
                 raise PhoneNumberPermissionDenied()
-        page = await store.page_of_chats(
+        page = await chat_store.page_of_chats(
             conn, partner_id, line_number=line_number, participant=participant, after=after, limit=limit + 1
         )
         more = len(page) > limit
         page = page[:limit]
-        members = await store.participants_of(conn, [chat.id for chat in page])
+        members = await participant_store.participants_of(conn, [chat.id for chat in page])
     views = [ChatView(chat, members[chat.id]) for chat in page]
     return views, encode_cursor(page[-1]) if more else None
 
@@ -208,7 +195,7 @@ def _check_icon_url(url: str) -> str:
 
 
 async def update_chat(
-    services: Services, partner_id: str, chat_id: str, *, display_name: str | None, icon: str | None, trace_id: str
+    ctx: DomainContext, partner_id: str, chat_id: str, *, display_name: str | None, icon: str | None, trace_id: str
 ) -> None:
     """Queue a rename and/or a new icon for a group (409/1006 for a DM); webhooks tell the outcome."""
     if display_name is None and icon is None:
@@ -217,32 +204,35 @@ async def update_chat(
         raise InvalidParameterValue("display_name cannot be empty")
     if icon is not None:
         _check_icon_url(icon)
-    async with services.db.write() as conn:
-        chat, _queued = await interactable_chat(services, conn, partner_id, chat_id)
+    async with ctx.db.write() as conn:
+        chat, _queued = await interactable_chat(ctx, conn, partner_id, chat_id)
         if not chat.is_group:
             raise CannotUpdateDirectChat()
-        if display_name is not None:
-            await queue_change(services, conn, chat, "rename", display_name, trace_id)
+        now = ctx.clock.now()
+        changes = [new_change(chat, ChangeKind.RENAME, display_name, trace_id, now)] if display_name is not None else []
         if icon is not None:
-            await queue_change(services, conn, chat, "set_icon", icon, trace_id)
+            changes.append(new_change(chat, ChangeKind.SET_ICON, icon, trace_id, now))
+        await queue_changes(ctx, conn, {chat.id: chat}, changes)
 
 
-async def leave_chat(services: Services, partner_id: str, chat_id: str, trace_id: str) -> None:
+async def leave_chat(ctx: DomainContext, partner_id: str, chat_id: str, trace_id: str) -> None:
     """Queue our line's leaving an iMessage group of at least four active participants (counting us)."""
-    async with services.db.write() as conn:
-        chat, queued = await interactable_chat(services, conn, partner_id, chat_id)
+    async with ctx.db.write() as conn:
+        chat, queued = await interactable_chat(ctx, conn, partner_id, chat_id)
         if not chat.is_group:
             raise NotAGroupChat("Only group chats can be left")
         if chat.service != "iMessage":
             raise ParticipantServiceMismatch(f"Only iMessage groups can be left; this group uses {chat.service}")
         view = await load_view(conn, chat)
-        leaving = {change.value for change in queued if change.kind == "remove_participant"}
+        leaving = {change.value for change in queued if change.kind == ChangeKind.REMOVE_PARTICIPANT}
         if len([p for p in view.active() if p.handle not in leaving]) < MIN_ACTIVE_TO_LEAVE:
             raise StateConflict(f"A group can be left only while it has at least {MIN_ACTIVE_TO_LEAVE} participants")
-        await queue_change(services, conn, chat, "leave", view.me.handle, trace_id)
+        await queue_changes(
+            ctx, conn, {chat.id: chat}, [new_change(chat, ChangeKind.LEAVE, view.me.handle, trace_id, ctx.clock.now())]
+        )
 
 
-async def mark_read(services: Services, partner_id: str, chat_id: str) -> None:
-    async with services.db.write() as conn:
-        chat, _queued = await interactable_chat(services, conn, partner_id, chat_id)
-        await store.mark_inbound_read(conn, chat.id, services.clock.now())
+async def mark_read(ctx: DomainContext, partner_id: str, chat_id: str) -> None:
+    async with ctx.db.write() as conn:
+        chat, _queued = await interactable_chat(ctx, conn, partner_id, chat_id)
+        await message_store.mark_inbound_read(conn, chat.id, ctx.clock.now())

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from dataclasses import dataclass, field
 
+from linq_server.domain.changes import check_open, new_change, queue_changes
 from linq_server.domain.chat_views import ChatView
-from linq_server.domain.chats import CHANGE_JOB, CHANGE_JOB_ATTEMPTS, check_open
+from linq_server.domain.context import DomainContext
 from linq_server.domain.errors import (
     ChatNotFound,
     InternalError,
@@ -26,16 +26,17 @@ from linq_server.domain.errors import (
 )
 from linq_server.domain.handles import parse_handle
 from linq_server.domain.ids import parse_id
-from linq_server.services import Services
-from linq_server.store import chats as store
-from linq_server.store.chats import QUEUED, Change
+from linq_server.store import changes as change_store
+from linq_server.store import chats as chat_store
+from linq_server.store import participants as participant_store
+from linq_server.store.changes import Change
+from linq_server.vocabulary import ChangeKind, ParticipantStatus
 
 log = logging.getLogger("linq_server.participants")
 
 # 31 recipients + our line.
 MAX_PARTICIPANTS = 32
 MIN_PARTICIPANTS = 3
-ADD, REMOVE = "add_participant", "remove_participant"
 MAX_BATCH = 128
 
 
@@ -47,10 +48,10 @@ def check_add(view: ChatView, queued: list[Change], handle: str, reachable: froz
     active = {p.handle for p in view.active()}
     if handle in active:
         raise StateConflict(f"{handle} is already a participant of this chat")
-    pending = next((c for c in queued if c.kind == ADD and c.value == handle), None)
+    pending = next((c for c in queued if c.kind == ChangeKind.ADD_PARTICIPANT and c.value == handle), None)
     if pending is not None:
         return pending
-    adding = {c.value for c in queued if c.kind == ADD}
+    adding = {c.value for c in queued if c.kind == ChangeKind.ADD_PARTICIPANT}
     if len(active) < MIN_PARTICIPANTS:
         raise StateConflict(f"Participants can be added only to groups of at least {MIN_PARTICIPANTS}")
     if len(active) + len(adding) >= MAX_PARTICIPANTS:
@@ -68,14 +69,14 @@ def check_remove(view: ChatView, queued: list[Change], handle: str) -> Change | 
     if not view.chat.is_group:
         raise NotAGroupChat()
     participant = view.participant(handle)
-    if participant is None or participant.status != store.ACTIVE:
+    if participant is None or participant.status != ParticipantStatus.ACTIVE:
         raise StateConflict(f"{handle} is not a participant of this chat")
     if participant.is_me:
         raise StateConflict("Your own line leaves a group with POST /v3/chats/{chatId}/leave")
-    pending = next((c for c in queued if c.kind == REMOVE and c.value == handle), None)
+    pending = next((c for c in queued if c.kind == ChangeKind.REMOVE_PARTICIPANT and c.value == handle), None)
     if pending is not None:
         return pending
-    leaving = {c.value for c in queued if c.kind in (REMOVE, "leave")}
+    leaving = {c.value for c in queued if c.kind in (ChangeKind.REMOVE_PARTICIPANT, ChangeKind.LEAVE)}
     remaining = [p for p in view.active() if p.handle not in leaving and p.handle != handle]
     if len(remaining) < MIN_PARTICIPANTS:
         raise StateConflict(f"A group must keep at least {MIN_PARTICIPANTS} participants")
@@ -84,7 +85,7 @@ def check_remove(view: ChatView, queued: list[Change], handle: str) -> Change | 
 
 @dataclass
 class _Request:
-    kind: str
+    kind: ChangeKind
     partner_id: str
     chat_id: str
     handle: str
@@ -95,13 +96,13 @@ class _Request:
 class ParticipantDesk:
     """Takes add/remove requests and commits them in groups; ``submit`` returns once the change is durable."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(self, ctx: DomainContext) -> None:
+        self.ctx = ctx
         self._waiting: list[_Request] = []
         self._draining: asyncio.Task[None] | None = None
 
-    async def submit(self, kind: str, partner_id: str, chat_id: str, raw_handle: object, trace_id: str) -> None:
-        """Queue adding (``ADD``) or removing (``REMOVE``) a handle; raises the rule it breaks, if any."""
+    async def submit(self, kind: ChangeKind, partner_id: str, chat_id: str, raw_handle: object, trace_id: str) -> None:
+        """Queue adding or removing (``kind``) a handle; raises the rule it breaks, if any."""
         if raw_handle is None:
             raise MissingRequiredField("Missing required field: handle")
         request = _Request(kind, partner_id, parse_id(chat_id, ChatNotFound), parse_handle(raw_handle).value, trace_id)
@@ -125,21 +126,23 @@ class ParticipantDesk:
                     request.answer.set_exception(answer)
 
     async def _commit(self, batch: list[_Request]) -> list[LinqError | None]:
-        services = self.services
+        ctx = self.ctx
         reachable: dict[tuple[str, str], frozenset[str]] = {}
         for partner_id in {r.partner_id for r in batch}:
-            handles = sorted({r.handle for r in batch if r.partner_id == partner_id and r.kind == ADD})
+            handles = sorted(
+                {r.handle for r in batch if r.partner_id == partner_id and r.kind == ChangeKind.ADD_PARTICIPANT}
+            )
             if handles:
-                found = await services.carrier.reachability(partner_id, handles)
+                found = await ctx.carrier.reachability(partner_id, handles)
                 reachable.update({(partner_id, h): services_ for h, services_ in found.items()})
         chat_ids = sorted({r.chat_id for r in batch})
-        now = services.clock.now()
+        now = ctx.clock.now()
         answers: list[LinqError | None] = []
         changes: list[Change] = []
-        async with services.db.write() as conn:
-            chats = await store.chats_by_ids(services.db, conn, chat_ids, lock=True)
-            members = await store.participants_of(conn, list(chats))
-            queued = await store.queued_changes(conn, list(chats))
+        async with ctx.db.write() as conn:
+            chats = await chat_store.chats_by_ids(ctx.db, conn, chat_ids, lock=True)
+            members = await participant_store.participants_of(conn, list(chats))
+            queued = await change_store.queued_changes(conn, list(chats))
             for request in batch:
                 try:
                     chat = chats.get(request.chat_id)
@@ -147,22 +150,16 @@ class ParticipantDesk:
                         raise ChatNotFound()
                     view, pending = ChatView(chat, members[chat.id]), queued[chat.id]
                     check_open(chat, pending)
-                    if request.kind == ADD:
+                    if request.kind == ChangeKind.ADD_PARTICIPANT:
                         same = check_add(view, pending, request.handle, reachable[(request.partner_id, request.handle)])
                     else:
                         same = check_remove(view, pending, request.handle)
                     if same is None:
-                        change = Change(
-                            id=str(uuid.uuid4()), chat_id=chat.id, kind=request.kind, value=request.handle,
-                            status=QUEUED, error=None, trace_id=request.trace_id, requested_at=now,
-                        )  # fmt: skip
+                        change = new_change(chat, request.kind, request.handle, request.trace_id, now)
                         pending.append(change)
                         changes.append(change)
                     answers.append(None)
                 except LinqError as refused:
                     answers.append(refused)
-            await store.insert_changes(conn, changes)
-            await services.queue.enqueue_many(
-                conn, CHANGE_JOB, [{"change_id": c.id} for c in changes], max_attempts=CHANGE_JOB_ATTEMPTS
-            )
+            await queue_changes(ctx, conn, chats, changes)
         return answers

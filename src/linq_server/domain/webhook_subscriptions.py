@@ -6,10 +6,10 @@ import uuid
 from dataclasses import dataclass, replace
 from typing import Any
 
+from linq_server.domain.context import SubscriptionContext
 from linq_server.domain.errors import InvalidParameterValue, StateConflict, WebhookSubscriptionNotFound
 from linq_server.domain.handles import parse_phone_number
 from linq_server.domain.ids import parse_id
-from linq_server.services import Services
 from linq_server.store import webhooks as store
 from linq_server.store.webhooks import Subscription
 from linq_server.webhooks.events import EVENT_TYPES, public_url, subscription_activity
@@ -64,14 +64,14 @@ def _header(value: str | None) -> str | None:
     return name or None
 
 
-async def _check_target(services: Services, url: str) -> None:
+async def _check_target(ctx: SubscriptionContext, url: str) -> None:
     check_target_url(url)
-    if not services.settings.sandbox:
+    if not ctx.settings.sandbox:
         await check_public_destination(url)
 
 
 async def create_subscription(
-    services: Services,
+    ctx: SubscriptionContext,
     partner_id: str,
     *,
     target_url: str,
@@ -82,22 +82,22 @@ async def create_subscription(
     trace_id: str,
 ) -> CreatedSubscription:
     """Create a subscription; its signing secret is returned here once and stored only encrypted."""
-    await _check_target(services, target_url)
+    await _check_target(ctx, target_url)
     events = check_event_types(subscribed_events)
     secret = generate_signing_secret()
-    now = services.clock.now()
+    now = ctx.clock.now()
     key_header = _header(routing_key_header)
     subscription = Subscription(
         id=str(uuid.uuid4()), partner_id=partner_id, target_url=target_url,
-        secret_ciphertext=services.secrets.seal(secret), subscribed_events=events,
+        secret_ciphertext=ctx.secrets.seal(secret), subscribed_events=events,
         phone_numbers=_phone_filter(phone_numbers), is_active=True,
         routing_id_header=(_header(routing_id_header) or DEFAULT_ROUTING_ID_HEADER) if key_header else None,
         routing_key_header=key_header, created_at=now, updated_at=now,
     )  # fmt: skip
-    async with services.db.write() as conn:
+    async with ctx.db.write() as conn:
         if not await store.insert_subscription(conn, subscription):
             raise StateConflict("A webhook subscription for this target_url already exists")
-        await services.emitter.emit(
+        await ctx.emitter.emit(
             conn, event_type="webhook_subscription.created", partner_id=partner_id, trace_id=trace_id,
             data=subscription_activity(
                 summary=f"Webhook subscription created for {target_url}", occurred_at=now,
@@ -107,18 +107,18 @@ async def create_subscription(
     return CreatedSubscription(subscription, secret)
 
 
-async def get_subscription(services: Services, partner_id: str, subscription_id: str) -> Subscription:
-    async with services.db.read() as conn:
+async def get_subscription(ctx: SubscriptionContext, partner_id: str, subscription_id: str) -> Subscription:
+    async with ctx.db.read() as conn:
         subscription = await store.subscription_of(
-            services.db, conn, partner_id, parse_id(subscription_id, WebhookSubscriptionNotFound)
+            ctx.db, conn, partner_id, parse_id(subscription_id, WebhookSubscriptionNotFound)
         )
     if subscription is None:
         raise WebhookSubscriptionNotFound()
     return subscription
 
 
-async def list_subscriptions(services: Services, partner_id: str) -> list[Subscription]:
-    async with services.db.read() as conn:
+async def list_subscriptions(ctx: SubscriptionContext, partner_id: str) -> list[Subscription]:
+    async with ctx.db.read() as conn:
         return await store.subscriptions_of(conn, partner_id)
 
 
@@ -153,21 +153,21 @@ def _account_events(before: Subscription, after: Subscription) -> list[tuple[str
 
 
 async def update_subscription(
-    services: Services, partner_id: str, subscription_id: str, changes: SubscriptionChanges, trace_id: str
+    ctx: SubscriptionContext, partner_id: str, subscription_id: str, changes: SubscriptionChanges, trace_id: str
 ) -> Subscription:
     """Apply a PUT (keys left out keep their value) and emit one account event per kind of change."""
     given = changes.given
     if "target_url" in given:
         if changes.target_url is None:
             raise InvalidParameterValue("target_url cannot be null")
-        await _check_target(services, changes.target_url)
+        await _check_target(ctx, changes.target_url)
     events = check_event_types(changes.subscribed_events or []) if "subscribed_events" in given else None
     if "is_active" in given and changes.is_active is None:
         raise InvalidParameterValue("is_active cannot be null")
     numbers = _phone_filter(changes.phone_numbers) if "phone_numbers" in given else None
-    async with services.db.write() as conn:
+    async with ctx.db.write() as conn:
         before = await store.subscription_of(
-            services.db, conn, partner_id, parse_id(subscription_id, WebhookSubscriptionNotFound), lock=True
+            ctx.db, conn, partner_id, parse_id(subscription_id, WebhookSubscriptionNotFound), lock=True
         )
         if before is None:
             raise WebhookSubscriptionNotFound()
@@ -189,12 +189,12 @@ async def update_subscription(
             )
         if after == before:
             return before
-        now = services.clock.now()
+        now = ctx.clock.now()
         after = replace(after, updated_at=now)
         if not await store.update_subscription(conn, after):
             raise StateConflict("A webhook subscription for this target_url already exists")
         for event_type, summary, change in _account_events(before, after):
-            await services.emitter.emit(
+            await ctx.emitter.emit(
                 conn, event_type=event_type, partner_id=partner_id, trace_id=trace_id,
                 data=subscription_activity(
                     summary=summary, occurred_at=now, subscription_id=after.id, target_url=after.target_url,
@@ -204,19 +204,19 @@ async def update_subscription(
     return after
 
 
-async def delete_subscription(services: Services, partner_id: str, subscription_id: str, trace_id: str) -> None:
-    async with services.db.write() as conn:
+async def delete_subscription(ctx: SubscriptionContext, partner_id: str, subscription_id: str, trace_id: str) -> None:
+    async with ctx.db.write() as conn:
         subscription = await store.subscription_of(
-            services.db, conn, partner_id, parse_id(subscription_id, WebhookSubscriptionNotFound)
+            ctx.db, conn, partner_id, parse_id(subscription_id, WebhookSubscriptionNotFound)
         )
         if subscription is None:
             raise WebhookSubscriptionNotFound()
         await store.delete_subscription(conn, subscription.id)
-        await services.emitter.emit(
+        await ctx.emitter.emit(
             conn, event_type="webhook_subscription.deleted", partner_id=partner_id, trace_id=trace_id,
             data=subscription_activity(
                 summary=f"Webhook subscription for {subscription.target_url} deleted",
-                occurred_at=services.clock.now(), subscription_id=subscription.id,
+                occurred_at=ctx.clock.now(), subscription_id=subscription.id,
                 target_url=subscription.target_url,
             ),
         )  # fmt: skip

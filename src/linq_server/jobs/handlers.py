@@ -23,7 +23,7 @@ class Outcome:
     reason: str | None = None
 
 
-DONE = Outcome()
+FINISHED = Outcome()
 
 
 @dataclass
@@ -57,5 +57,5 @@ class EachJob:
                 log.warning("job %s (%s) attempt %d failed: %r", job.id, job.kind, job.attempts, result)
                 outcomes[job.id] = Outcome(self.backoff.delay(job.attempts), repr(result))
             else:
-                outcomes[job.id] = DONE
+                outcomes[job.id] = FINISHED
         return BatchResult(outcomes)

@@ -65,6 +65,28 @@ class JobQueue:
         await self._announce(conn)
         return ids
 
+    async def schedule(
+        self,
+        conn: AsyncConnection,
+        kind: str,
+        timed: list[tuple[dict[str, Any], float]],
+        *,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    ) -> list[str]:
+        """Record jobs of one kind, each due ``delay`` seconds from now on the queue's clock: (payload, delay).
+
+        This is how the far side of the network acts later (a change taking effect, a message delivered):
+        a durable job, due on the injected clock, instead of a sleep. Ids are returned in the given order.
+        """
+        ids: dict[int, str] = {}
+        for delay in sorted({delay for _payload, delay in timed}):
+            positions = [n for n, (_payload, due_in) in enumerate(timed) if due_in == delay]
+            made = await self.enqueue_many(
+                conn, kind, [timed[n][0] for n in positions], delay_seconds=delay, max_attempts=max_attempts
+            )
+            ids.update(zip(positions, made, strict=True))
+        return [ids[n] for n in range(len(timed))]
+
     async def _announce(self, conn: AsyncConnection) -> None:
         """Wake this process's workers after commit, and other processes' through the database."""
         self.db.after_commit(conn, self._wake_local)

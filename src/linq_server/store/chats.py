@@ -1,4 +1,4 @@
-"""Chats, their participants, queued chat changes, messages, and sandbox handle overrides."""
+"""Chats: the row, and the queries that find, page, insert and update chats."""
 
 from __future__ import annotations
 
@@ -10,10 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from linq_server.store.database import Database
-from linq_server.store.schema import chat_changes, chat_participants, chats, messages, phone_numbers, sandbox_handles
-
-ACTIVE, LEFT, REMOVED = "active", "left", "removed"
-QUEUED, APPLIED, FAILED = "queued", "applied", "failed"
+from linq_server.store.schema import chat_participants, chats, phone_numbers
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,61 +31,12 @@ class ChatRow:
     updated_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class Participant:
-    id: str
-    chat_id: str
-    handle: str
-    is_me: bool
-    status: str
-    joined_at: datetime
-    left_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    id: str
-    chat_id: str
-    kind: str
-    value: str | None
-    status: str
-    error: str | None
-    trace_id: str
-    requested_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class MessageRow:
-    id: str
-    chat_id: str
-    is_from_me: bool
-    sender_handle: str
-    parts: list[dict[str, Any]]
-    effect: dict[str, Any] | None
-    reply_to: dict[str, Any] | None
-    service: str
-    preferred_service: str | None
-    delivery_status: str
-    trace_id: str
-    created_at: datetime
-
-
 # Columns selected in the order of the dataclass fields, so rows become dataclasses positionally (fast).
 _CHAT_COLUMNS = [phone_numbers.c.line_type if name == "line_type" else chats.c[name] for name in ChatRow.__slots__]
-_PARTICIPANT_COLUMNS = [chat_participants.c[name] for name in Participant.__slots__]
-_CHANGE_COLUMNS = [chat_changes.c[name] for name in Change.__slots__]
 
 
 def _chat(row: Any) -> ChatRow:
     return ChatRow(*row)
-
-
-def _participant(row: Any) -> Participant:
-    return Participant(*row)
-
-
-def _change(row: Any) -> Change:
-    return Change(*row)
 
 
 def _chat_query() -> sa.Select[Any]:
@@ -104,12 +52,6 @@ async def insert_chat(conn: AsyncConnection, chat: ChatRow) -> bool:
     except sa.exc.IntegrityError:
         return False
     return True
-
-
-async def insert_participants(conn: AsyncConnection, participants: list[Participant]) -> None:
-    await conn.execute(
-        chat_participants.insert(), [{name: getattr(p, name) for name in Participant.__slots__} for p in participants]
-    )
 
 
 async def chat_of(
@@ -161,119 +103,11 @@ async def page_of_chats(
     return [_chat(row) for row in await conn.execute(query)]
 
 
-async def participants_of(conn: AsyncConnection, chat_ids: list[str]) -> dict[str, list[Participant]]:
-    found: dict[str, list[Participant]] = {chat_id: [] for chat_id in chat_ids}
-    if not chat_ids:
-        return found
-    query = (
-        sa.select(*_PARTICIPANT_COLUMNS)
-        .where(chat_participants.c.chat_id.in_(chat_ids))
-        .order_by(chat_participants.c.chat_id, chat_participants.c.is_me.desc(), chat_participants.c.joined_at,
-                  chat_participants.c.handle)
-    )  # fmt: skip
-    for row in await conn.execute(query):
-        found[row.chat_id].append(_participant(row))
-    return found
-
-
 async def update_chat(conn: AsyncConnection, chat_id: str, **values: Any) -> None:
     await conn.execute(chats.update().where(chats.c.id == chat_id).values(**values))
-
-
-async def update_participants(conn: AsyncConnection, participants: list[Participant]) -> None:
-    """Write back participants' status and dates (a rejoin, a removal, a departure), in one statement."""
-    if not participants:
-        return
-    await conn.execute(
-        chat_participants.update()
-        .where(chat_participants.c.id == sa.bindparam("participant_id"))
-        .values(status=sa.bindparam("new_status"), joined_at=sa.bindparam("joined"), left_at=sa.bindparam("left")),
-        [
-            {"participant_id": p.id, "new_status": p.status, "joined": p.joined_at, "left": p.left_at}
-            for p in participants
-        ],
-    )
 
 
 async def membership_changed(conn: AsyncConnection, chat_ids: list[str], now: datetime) -> None:
     """Chats whose members changed are never reused for a new ``POST /v3/chats``."""
     if chat_ids:
         await conn.execute(chats.update().where(chats.c.id.in_(chat_ids)).values(reusable=False, updated_at=now))
-
-
-async def insert_changes(conn: AsyncConnection, changes: list[Change]) -> None:
-    if changes:
-        await conn.execute(
-            chat_changes.insert(), [{name: getattr(c, name) for name in Change.__slots__} for c in changes]
-        )
-
-
-async def queued_changes(conn: AsyncConnection, chat_ids: list[str]) -> dict[str, list[Change]]:
-    found: dict[str, list[Change]] = {chat_id: [] for chat_id in chat_ids}
-    query = sa.select(*_CHANGE_COLUMNS).where(chat_changes.c.chat_id.in_(chat_ids), chat_changes.c.status == QUEUED)
-    for row in await conn.execute(query.order_by(chat_changes.c.requested_at)):
-        found[row.chat_id].append(_change(row))
-    return found
-
-
-async def changes_by_ids(db: Database, conn: AsyncConnection, change_ids: list[str], *, lock: bool) -> list[Change]:
-    """Changes in the order they were requested; ``lock`` keeps another worker off them until commit."""
-    query = sa.select(*_CHANGE_COLUMNS).where(chat_changes.c.id.in_(change_ids)).order_by(chat_changes.c.requested_at)
-    rows = await conn.execute(db.for_update(query) if lock else query)
-    return [_change(row) for row in rows]
-
-
-async def finish_changes(conn: AsyncConnection, outcomes: list[tuple[str, str, str | None]], now: datetime) -> None:
-    """Settle changes: (change id, applied | failed, error)."""
-    if not outcomes:
-        return
-    await conn.execute(
-        chat_changes.update()
-        .where(chat_changes.c.id == sa.bindparam("change_id"))
-        .values(status=sa.bindparam("outcome"), error=sa.bindparam("reason"), finished_at=now),
-        [{"change_id": change_id, "outcome": status, "reason": error} for change_id, status, error in outcomes],
-    )
-
-
-async def insert_message(conn: AsyncConnection, message: MessageRow) -> None:
-    await conn.execute(messages.insert().values(**{name: getattr(message, name) for name in MessageRow.__slots__}))
-
-
-async def mark_inbound_read(conn: AsyncConnection, chat_id: str, now: datetime) -> int:
-    result = await conn.execute(
-        messages.update()
-        .where(messages.c.chat_id == chat_id, messages.c.is_from_me.is_(False), messages.c.read_at.is_(None))
-        .values(delivery_status="read", read_at=now)
-    )
-    return int(result.rowcount)
-
-
-async def handle_override(conn: AsyncConnection, partner_id: str, handle: str) -> dict[str, Any] | None:
-    query = sandbox_handles.select().where(
-        sandbox_handles.c.partner_id == partner_id, sandbox_handles.c.handle == handle
-    )
-    row = (await conn.execute(query)).mappings().first()
-    return dict(row) if row else None
-
-
-async def handle_overrides(conn: AsyncConnection, partner_id: str, handles: list[str]) -> dict[str, dict[str, Any]]:
-    query = sandbox_handles.select().where(
-        sandbox_handles.c.partner_id == partner_id, sandbox_handles.c.handle.in_(handles)
-    )
-    return {row["handle"]: dict(row) for row in (await conn.execute(query)).mappings()}
-
-
-async def put_handle_override(
-    db: Database,
-    conn: AsyncConnection,
-    partner_id: str,
-    handle: str,
-    services: list[str],
-    failing: list[str],
-    now: datetime,
-) -> None:
-    values = {
-        "partner_id": partner_id, "handle": handle, "services": services, "failing_operations": failing,
-        "updated_at": now,
-    }  # fmt: skip
-    await conn.execute(db.upsert(sandbox_handles, values, ["partner_id", "handle"]))

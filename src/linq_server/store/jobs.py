@@ -12,8 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from linq_server.store.database import Database
 from linq_server.store.schema import jobs
-
-QUEUED, RUNNING, DONE, DEAD = "queued", "running", "done", "dead"
+from linq_server.vocabulary import JobStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +39,7 @@ async def insert_jobs(
     await conn.execute(
         jobs.insert(),
         [
-            {"id": job_id, "kind": kind, "payload": payload, "status": QUEUED, "run_at": run_at,
+            {"id": job_id, "kind": kind, "payload": payload, "status": JobStatus.QUEUED, "run_at": run_at,
              "attempts": 0, "max_attempts": max_attempts, "created_at": now}
             for job_id, payload in zip(ids, payloads, strict=True)
         ],
@@ -54,23 +53,26 @@ async def claim(db: Database, conn: AsyncConnection, *, worker_id: str, limit: i
 
     A lapsed job that already had its last attempt (its worker kept dying on it) is buried instead.
     """
-    lapsed = sa.and_(jobs.c.status == RUNNING, jobs.c.locked_until < now)
+    lapsed = sa.and_(jobs.c.status == JobStatus.RUNNING, jobs.c.locked_until < now)
     await conn.execute(
         jobs.update()
         .where(lapsed, jobs.c.attempts >= jobs.c.max_attempts)
         .values(
-            status=DEAD, locked_until=None, finished_at=now, last_error="its worker stopped during the last attempt"
+            status=JobStatus.DEAD,
+            locked_until=None,
+            finished_at=now,
+            last_error="its worker stopped during the last attempt",
         )
     )
     due = sa.or_(
-        sa.and_(jobs.c.status == QUEUED, jobs.c.run_at <= now),
+        sa.and_(jobs.c.status == JobStatus.QUEUED, jobs.c.run_at <= now),
         sa.and_(lapsed, jobs.c.attempts < jobs.c.max_attempts),
     )
     candidates = db.skip_locked(sa.select(jobs.c.id).where(due).order_by(jobs.c.run_at).limit(limit))
     statement = (
         jobs.update()
         .where(jobs.c.id.in_(candidates.scalar_subquery()))
-        .values(status=RUNNING, locked_by=worker_id, locked_until=now + lease, attempts=jobs.c.attempts + 1)
+        .values(status=JobStatus.RUNNING, locked_by=worker_id, locked_until=now + lease, attempts=jobs.c.attempts + 1)
         .returning(jobs.c.id, jobs.c.kind, jobs.c.payload, jobs.c.attempts, jobs.c.max_attempts, jobs.c.created_at)
     )
     rows = await conn.execute(statement)
@@ -80,21 +82,21 @@ async def claim(db: Database, conn: AsyncConnection, *, worker_id: str, limit: i
 async def next_due_at(conn: AsyncConnection) -> datetime | None:
     """When the earliest queued job falls due (to sleep exactly that long when idle)."""
     result: datetime | None = (
-        await conn.execute(sa.select(sa.func.min(jobs.c.run_at)).where(jobs.c.status == QUEUED))
+        await conn.execute(sa.select(sa.func.min(jobs.c.run_at)).where(jobs.c.status == JobStatus.QUEUED))
     ).scalar()
     return result
 
 
 def _mine(job_id: str, worker_id: str) -> sa.ColumnElement[bool]:
-    return sa.and_(jobs.c.id == job_id, jobs.c.locked_by == worker_id, jobs.c.status == RUNNING)
+    return sa.and_(jobs.c.id == job_id, jobs.c.locked_by == worker_id, jobs.c.status == JobStatus.RUNNING)
 
 
 async def mark_done(conn: AsyncConnection, job_ids: list[str], worker_id: str, now: datetime) -> None:
     """Finish jobs; ``locked_by`` is kept as the record of which worker ran them."""
     await conn.execute(
         jobs.update()
-        .where(jobs.c.id.in_(job_ids), jobs.c.locked_by == worker_id, jobs.c.status == RUNNING)
-        .values(status=DONE, locked_until=None, finished_at=now)
+        .where(jobs.c.id.in_(job_ids), jobs.c.locked_by == worker_id, jobs.c.status == JobStatus.RUNNING)
+        .values(status=JobStatus.DONE, locked_until=None, finished_at=now)
     )
 
 
@@ -104,7 +106,7 @@ async def mark_retry(
     await conn.execute(
         jobs.update()
         .where(_mine(job_id, worker_id))
-        .values(status=QUEUED, locked_by=None, locked_until=None, run_at=run_at, last_error=error)
+        .values(status=JobStatus.QUEUED, locked_by=None, locked_until=None, run_at=run_at, last_error=error)
     )
 
 
@@ -112,7 +114,7 @@ async def mark_dead(conn: AsyncConnection, job_id: str, worker_id: str, *, error
     await conn.execute(
         jobs.update()
         .where(_mine(job_id, worker_id))
-        .values(status=DEAD, locked_by=None, locked_until=None, last_error=error, finished_at=now)
+        .values(status=JobStatus.DEAD, locked_by=None, locked_until=None, last_error=error, finished_at=now)
     )
 
 
@@ -120,8 +122,8 @@ async def release(conn: AsyncConnection, job_ids: list[str], worker_id: str) -> 
     """Give jobs back unfinished (graceful shutdown): claimable at once, the attempt not counted."""
     await conn.execute(
         jobs.update()
-        .where(jobs.c.id.in_(job_ids), jobs.c.locked_by == worker_id, jobs.c.status == RUNNING)
-        .values(status=QUEUED, locked_by=None, locked_until=None, attempts=jobs.c.attempts - 1)
+        .where(jobs.c.id.in_(job_ids), jobs.c.locked_by == worker_id, jobs.c.status == JobStatus.RUNNING)
+        .values(status=JobStatus.QUEUED, locked_by=None, locked_until=None, attempts=jobs.c.attempts - 1)
     )
 
 

@@ -12,8 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from linq_server.store.database import Database
 from linq_server.store.schema import webhook_attempts, webhook_deliveries, webhook_events, webhook_subscriptions
-
-PENDING, DELIVERED, FAILED, CANCELLED = "pending", "delivered", "failed", "cancelled"
+from linq_server.vocabulary import WebhookDeliveryStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +37,7 @@ class Delivery:
     event_type: str
     subscription_id: str
     body: str
-    status: str
+    status: WebhookDeliveryStatus
     attempts: int
     created_at: datetime
 
@@ -129,7 +128,7 @@ class Attempt:
     status_code: int | None
     error: str | None
     response_excerpt: str | None
-    outcome: str
+    outcome: WebhookDeliveryStatus
     finished_at: datetime | None
 
 
@@ -151,7 +150,7 @@ async def deliveries_for(
     for row in (await conn.execute(query)).mappings():
         delivery = Delivery(
             id=row["id"], event_id=row["event_id"], event_type=row["event_type"],
-            subscription_id=row["subscription_id"], body=row["body"], status=row["status"],
+            subscription_id=row["subscription_id"], body=row["body"], status=WebhookDeliveryStatus(row["status"]),
             attempts=row["attempts"], created_at=row["created_at"],
         )  # fmt: skip
         subscription = None
@@ -188,7 +187,9 @@ async def record_attempts(conn: AsyncConnection, attempts: list[Attempt]) -> Non
     )
 
 
-async def finish_delivery(conn: AsyncConnection, delivery_id: str, status: str, finished_at: datetime) -> None:
+async def finish_delivery(
+    conn: AsyncConnection, delivery_id: str, status: WebhookDeliveryStatus, finished_at: datetime
+) -> None:
     await conn.execute(
         webhook_deliveries.update()
         .where(webhook_deliveries.c.id == delivery_id)

@@ -11,14 +11,15 @@ from email.utils import parsedate_to_datetime
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from linq_server.clock import Clock
-from linq_server.domain.errors import InvalidParameterValue
-from linq_server.jobs.handlers import DONE, BatchResult, Outcome
+from linq_server.jobs.handlers import FINISHED, BatchResult, Outcome
 from linq_server.jobs.retry import Backoff
 from linq_server.store import webhooks as store
 from linq_server.store.database import Database
 from linq_server.store.jobs import Job
 from linq_server.store.webhooks import Delivery, Subscription
+from linq_server.vocabulary import WebhookDeliveryStatus
 from linq_server.webhooks.emitter import MAX_DELIVERY_ATTEMPTS
+from linq_server.webhooks.errors import WebhookTargetRefused
 from linq_server.webhooks.sender import DeliveryError, WebhookSender
 from linq_server.webhooks.signing import SecretBox, signature_headers
 from linq_server.webhooks.targets import check_public_destination
@@ -81,12 +82,16 @@ class Dispatcher:
         results = await asyncio.gather(*(self._attempt(*found[d]) for d in delivery_ids.values() if d in found))
         attempts = {attempt.delivery_id: (attempt, delay) for attempt, delay in results if attempt is not None}
         outcomes = {job_id: _outcome(attempts.get(d)) for job_id, d in delivery_ids.items()}
-        cancelled = [d for d, (delivery, sub) in found.items() if delivery.status == store.PENDING and not _live(sub)]
+        cancelled = [
+            d
+            for d, (delivery, sub) in found.items()
+            if delivery.status == WebhookDeliveryStatus.PENDING and not _live(sub)
+        ]
 
         async def write(conn: AsyncConnection) -> None:
             await store.record_attempts(conn, [attempt for attempt, _delay in attempts.values()])
             for delivery_id in cancelled:
-                await store.finish_delivery(conn, delivery_id, store.CANCELLED, self.clock.now())
+                await store.finish_delivery(conn, delivery_id, WebhookDeliveryStatus.CANCELLED, self.clock.now())
 
         return BatchResult(outcomes, write)
 
@@ -94,7 +99,7 @@ class Dispatcher:
         self, delivery: Delivery, subscription: Subscription | None
     ) -> tuple[store.Attempt | None, float | None]:
         """Make one attempt; returns its record and the delay before the next one (None: no retry)."""
-        if delivery.status != store.PENDING or not _live(subscription):
+        if delivery.status != WebhookDeliveryStatus.PENDING or not _live(subscription):
             return None, None  # settled already (a re-run after a crash must not send again), or nobody to send to
         assert subscription is not None
         attempt = delivery.attempts + 1
@@ -115,7 +120,7 @@ class Dispatcher:
             answer = await self.sender.post(subscription.target_url, delivery.body.encode(), headers)
             status_code, excerpt = answer.status_code, answer.excerpt
             retry_after = retry_after_seconds(answer.retry_after, self.clock.now())
-        except InvalidParameterValue as refusal:
+        except WebhookTargetRefused as refusal:
             error, refused = refusal.message, True
         except DeliveryError as failure:
             error = str(failure)
@@ -127,29 +132,29 @@ class Dispatcher:
 
         delay: float | None = None
         if status_code is not None and 200 <= status_code < 300:
-            outcome = store.DELIVERED
+            outcome = WebhookDeliveryStatus.DELIVERED
         elif refused or not is_retryable(status_code):
-            outcome = store.FAILED
+            outcome = WebhookDeliveryStatus.FAILED
         else:
             delay = next_attempt_delay(
                 attempt=attempt, first_attempt_at=delivery.created_at, now=self.clock.now(), retry_after=retry_after
             )
-            outcome = store.PENDING if delay is not None else store.FAILED
-        if outcome == store.FAILED:
+            outcome = WebhookDeliveryStatus.PENDING if delay is not None else WebhookDeliveryStatus.FAILED
+        if outcome == WebhookDeliveryStatus.FAILED:
             log.warning(
                 "webhook %s to %s failed for good: %s", delivery.event_id, subscription.id, error or status_code
             )
         record = store.Attempt(
             delivery_id=delivery.id, attempt=attempt, started_at=started_at, duration_ms=duration_ms,
             status_code=status_code, error=error, response_excerpt=excerpt, outcome=outcome,
-            finished_at=None if outcome == store.PENDING else self.clock.now(),
+            finished_at=None if outcome == WebhookDeliveryStatus.PENDING else self.clock.now(),
         )  # fmt: skip
         return record, delay
 
 
 def _outcome(made: tuple[store.Attempt, float | None] | None) -> Outcome:
     if made is None or made[1] is None:
-        return DONE  # delivered, failed for good, or nothing to do: the job is finished either way
+        return FINISHED  # delivered, failed for good, or nothing to do: the job is finished either way
     attempt, delay = made
     return Outcome(delay, attempt.error or f"HTTP {attempt.status_code}")
 

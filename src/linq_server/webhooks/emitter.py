@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from linq_server.jobs.queue import JobQueue
 from linq_server.store import webhooks as store
 from linq_server.store.webhooks import Subscription
+from linq_server.vocabulary import WebhookDeliveryStatus
 from linq_server.webhooks.events import CURRENT_WEBHOOK_VERSION, V2_ONLY_EVENTS, envelope
 from linq_server.webhooks.targets import webhook_version_of
 
@@ -96,7 +97,7 @@ class Emitter:
                 )  # fmt: skip
                 deliveries.append(
                     {"id": str(uuid.uuid4()), "event_id": event_id, "subscription_id": subscription.id, "body": body,
-                     "status": store.PENDING, "attempts": 0, "created_at": now}
+                     "status": WebhookDeliveryStatus.PENDING, "attempts": 0, "created_at": now}
                 )  # fmt: skip
         await store.insert_deliveries(conn, deliveries)
         await self.queue.enqueue_many(

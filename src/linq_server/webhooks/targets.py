@@ -7,23 +7,23 @@ import ipaddress
 import socket
 from urllib.parse import parse_qs, urlsplit
 
-from linq_server.domain.errors import InvalidParameterValue
+from linq_server.webhooks.errors import WebhookTargetRefused
 from linq_server.webhooks.events import CURRENT_WEBHOOK_VERSION, WEBHOOK_VERSIONS
 
 
 def check_target_url(url: str) -> None:
-    """An absolute http(s) URL with a host; raises ``InvalidParameterValue`` (400/1005) otherwise."""
+    """An absolute http(s) URL with a host; raises ``WebhookTargetRefused`` (a 400/1005 at the API) otherwise."""
     try:
         parts = urlsplit(url)
         _ = parts.port  # raises on a malformed port
     except ValueError as error:
-        raise InvalidParameterValue("target_url must be an absolute http(s) URL") from error
+        raise WebhookTargetRefused("target_url must be an absolute http(s) URL") from error
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidParameterValue("target_url must be an absolute http(s) URL")
+        raise WebhookTargetRefused("target_url must be an absolute http(s) URL")
     try:
         parts.hostname.encode("idna")
     except UnicodeError as error:
-        raise InvalidParameterValue("target_url has an invalid host name") from error
+        raise WebhookTargetRefused("target_url has an invalid host name") from error
     webhook_version_of(url)
 
 
@@ -33,7 +33,7 @@ def webhook_version_of(url: str) -> str:
     if not versions:
         return CURRENT_WEBHOOK_VERSION
     if versions[-1] not in WEBHOOK_VERSIONS:
-        raise InvalidParameterValue(
+        raise WebhookTargetRefused(
             f"Unknown webhook version {versions[-1]!r}; use one of {', '.join(WEBHOOK_VERSIONS)}"
         )
     return versions[-1]
@@ -53,6 +53,6 @@ async def check_public_destination(url: str) -> None:
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as error:
-        raise InvalidParameterValue(f"target_url host {host!r} does not resolve") from error
+        raise WebhookTargetRefused(f"target_url host {host!r} does not resolve") from error
     if any(_is_internal(str(info[4][0])) for info in infos):
-        raise InvalidParameterValue("target_url must not point to a loopback, private or link-local address")
+        raise WebhookTargetRefused("target_url must not point to a loopback, private or link-local address")

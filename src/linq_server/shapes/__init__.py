@@ -1,0 +1,1 @@
+"""JSON shapes: chats, messages and webhook event payloads, each written once."""

@@ -1,0 +1,72 @@
+"""Queued chat changes: recorded by a request, settled (applied or failed) once by the worker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from linq_server.store.database import Database
+from linq_server.store.schema import chat_changes
+from linq_server.vocabulary import ChangeKind, ChangeStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    id: str
+    chat_id: str
+    kind: ChangeKind
+    value: str | None
+    status: ChangeStatus
+    error: str | None
+    trace_id: str
+    requested_at: datetime
+
+
+_CHANGE_COLUMNS = [chat_changes.c[name] for name in Change.__slots__]
+
+
+def _change(row: Any) -> Change:
+    id_, chat_id, kind, value, status, error, trace_id, requested_at = row
+    return Change(id_, chat_id, ChangeKind(kind), value, ChangeStatus(status), error, trace_id, requested_at)
+
+
+async def insert_changes(conn: AsyncConnection, changes: list[Change]) -> None:
+    if changes:
+        await conn.execute(
+            chat_changes.insert(), [{name: getattr(c, name) for name in Change.__slots__} for c in changes]
+        )
+
+
+async def queued_changes(conn: AsyncConnection, chat_ids: list[str]) -> dict[str, list[Change]]:
+    found: dict[str, list[Change]] = {chat_id: [] for chat_id in chat_ids}
+    query = sa.select(*_CHANGE_COLUMNS).where(
+        chat_changes.c.chat_id.in_(chat_ids), chat_changes.c.status == ChangeStatus.QUEUED
+    )
+    for row in await conn.execute(query.order_by(chat_changes.c.requested_at)):
+        found[row.chat_id].append(_change(row))
+    return found
+
+
+async def changes_by_ids(db: Database, conn: AsyncConnection, change_ids: list[str], *, lock: bool) -> list[Change]:
+    """Changes in the order they were requested; ``lock`` keeps another worker off them until commit."""
+    query = sa.select(*_CHANGE_COLUMNS).where(chat_changes.c.id.in_(change_ids)).order_by(chat_changes.c.requested_at)
+    rows = await conn.execute(db.for_update(query) if lock else query)
+    return [_change(row) for row in rows]
+
+
+async def finish_changes(
+    conn: AsyncConnection, outcomes: list[tuple[str, ChangeStatus, str | None]], now: datetime
+) -> None:
+    """Settle changes: (change id, applied | failed, error)."""
+    if not outcomes:
+        return
+    await conn.execute(
+        chat_changes.update()
+        .where(chat_changes.c.id == sa.bindparam("change_id"))
+        .values(status=sa.bindparam("outcome"), error=sa.bindparam("reason"), finished_at=now),
+        [{"change_id": change_id, "outcome": status, "reason": error} for change_id, status, error in outcomes],
+    )

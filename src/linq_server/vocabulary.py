@@ -1,0 +1,94 @@
+"""The words every layer shares: one ``StrEnum`` per concept, its values exactly the strings stored.
+
+Domain, store, carrier and jobs import these instead of spelling the strings; a ``StrEnum`` member
+*is* its string, so rows read back as plain strings still compare equal to the members.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ChangeKind(StrEnum):
+    """A change to a group chat, queued by a request and carried out by the network (``chat_changes.kind``)."""
+
+    ADD_PARTICIPANT = "add_participant"
+    REMOVE_PARTICIPANT = "remove_participant"
+    LEAVE = "leave"
+    RENAME = "rename"
+    SET_ICON = "set_icon"
+
+    @property
+    def operation(self) -> CarrierOperation:
+        """The network operation that carries this change out (named in sandbox fault injection)."""
+        return _OPERATION_OF[self]
+
+    @property
+    def names_a_member(self) -> bool:
+        """Adds and removals carry the member concerned as their value; the others concern the group."""
+        return self in (ChangeKind.ADD_PARTICIPANT, ChangeKind.REMOVE_PARTICIPANT)
+
+
+class CarrierOperation(StrEnum):
+    """What the network does, as ``failing_operations`` of a sandbox handle override names it."""
+
+    ADD = "add"
+    REMOVE = "remove"
+    LEAVE = "leave"
+    RENAME = "rename"
+    SET_ICON = "set_icon"
+
+
+_OPERATION_OF = {
+    ChangeKind.ADD_PARTICIPANT: CarrierOperation.ADD,
+    ChangeKind.REMOVE_PARTICIPANT: CarrierOperation.REMOVE,
+    ChangeKind.LEAVE: CarrierOperation.LEAVE,
+    ChangeKind.RENAME: CarrierOperation.RENAME,
+    ChangeKind.SET_ICON: CarrierOperation.SET_ICON,
+}
+
+
+class ChangeStatus(StrEnum):
+    """A queued change ends applied or failed, exactly once."""
+
+    QUEUED = "queued"
+    APPLIED = "applied"
+    FAILED = "failed"
+
+
+class ParticipantStatus(StrEnum):
+    """A member of a chat; one who left (our line) or was removed stays listed with its status."""
+
+    ACTIVE = "active"
+    LEFT = "left"
+    REMOVED = "removed"
+
+
+class JobStatus(StrEnum):
+    """queued → running → done, or back to queued for a retry, or dead after the last attempt."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    DEAD = "dead"
+
+
+class WebhookDeliveryStatus(StrEnum):
+    """One event to one subscription: pending until delivered, failed for good, or cancelled."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class MessageStatus(StrEnum):
+    """A message's ``delivery_status``, as the Linq API and SDK name it."""
+
+    PENDING = "pending"
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    RECEIVED = "received"
+    READ = "read"
+    FAILED = "failed"
