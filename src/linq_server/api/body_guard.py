@@ -64,7 +64,7 @@ def check_json_text(value: Any) -> None:
     stack: list[tuple[Any, str, int]] = [(value, "", 0)]
     while stack:  # iterative: a recursive walk is itself a stack overflow waiting for a deep body
         item, where, depth = stack.pop()
-        if depth > MAX_JSON_DEPTH:
+        if isinstance(item, (dict, list)) and depth >= MAX_JSON_DEPTH:
             raise InvalidRequestBody(f"Invalid request body: nested deeper than {MAX_JSON_DEPTH} levels")
         if isinstance(item, str):
             _check_text(item, where or "body")
