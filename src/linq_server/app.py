@@ -9,13 +9,15 @@ from contextlib import asynccontextmanager
 import swagger_ui_bundle
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from linq_server import __version__
 from linq_server.api import chats, participants, phone_numbers, sandbox, webhook_subscriptions
+from linq_server.api.body_guard import BodyGuardMiddleware
 from linq_server.api.deps import KeyCache
 from linq_server.api.errors import install_error_handlers
+from linq_server.api.json_response import JSONResponse
 from linq_server.api.trace import TraceMiddleware
 from linq_server.clock import Clock
 from linq_server.config import Settings
@@ -49,6 +51,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False, cl
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
+        default_response_class=JSONResponse,
     )
     app.state.services = services
     app.state.key_cache = KeyCache()
@@ -76,5 +79,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False, cl
             swagger_favicon_url="/docs-assets/favicon-32x32.png",
         )
 
+    # Outermost last: the trace middleware wraps the guard, so even a refused body gets its trace id.
+    app.add_middleware(BodyGuardMiddleware)
     app.add_middleware(TraceMiddleware)
     return app

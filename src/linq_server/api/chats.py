@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from linq_server.api.deps import App, CurrentPartner, TraceId
-from linq_server.api.fields import Text
+from linq_server.api.fields import DisplayName, Handle, IdempotencyKey, Url
+from linq_server.api.json_response import JSONResponse
 from linq_server.domain import chats
 from linq_server.shapes.chats import chat_json, created_chat_json
 
@@ -24,19 +24,19 @@ class MessageContent(BaseModel):
     effect: dict[str, Any] | None = None
     reply_to: dict[str, Any] | None = None
     preferred_service: Service | None = None
-    idempotency_key: Text | None = None
+    idempotency_key: IdempotencyKey | None = None
 
 
 class CreateChatBody(BaseModel):
-    sender: Text = Field(alias="from")
-    to: list[Text]
+    sender: Handle = Field(alias="from")
+    to: list[Handle]  # its length is a domain rule (31), counted before repeats merge
     message: MessageContent
     override_optout: bool | None = None
 
 
 class UpdateChatBody(BaseModel):
-    display_name: Text | None = None
-    group_chat_icon: Text | None = None
+    display_name: DisplayName | None = None
+    group_chat_icon: Url | None = None
 
 
 def accepted(message: str, trace_id: str) -> JSONResponse:

@@ -1,18 +1,20 @@
 """The ONE place where exceptions become Linq's error envelope.
 
-``{"error": {"status", "code", "message"}, "success": false, "trace_id"}``
+``{"error": {"status", "code", "message", "doc_url"}, "success": false, "trace_id"}``
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import MutableMapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
 
+from linq_server.api.json_response import JSONResponse
 from linq_server.domain.errors import (
     InternalError,
     InvalidParameterValue,
@@ -29,12 +31,17 @@ log = logging.getLogger("linq_server.api")
 _BODY_SHAPE_ERRORS = {"json_invalid", "model_attributes_type", "dict_type", "model_type", "json_type"}
 
 
-def envelope(error: LinqError, trace_id: str | None) -> JSONResponse:
+def doc_url(code: int) -> str:
+    """Linq's page for an error code, e.g. https://docs.linqapp.com/error/codes/2xxx/2001/."""
+    return f"https://docs.linqapp.com/error/codes/{code // 1000}xxx/{code}/"
+
+
+def envelope(error: LinqError, trace_id: str | None, headers: dict[str, str] | None = None) -> JSONResponse:
     body: dict[str, Any] = {
-        "error": {"status": error.status, "code": error.code, "message": error.message},
+        "error": {"status": error.status, "code": error.code, "message": error.message, "doc_url": doc_url(error.code)},
         "success": False,
     }
-    headers = {}
+    headers = dict(headers or {})
     if trace_id:
         body["trace_id"] = trace_id
     if error.should_retry is not None:
@@ -86,18 +93,36 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
     return envelope(classify_validation_error(list(error.errors())), _trace_id(request))
 
 
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(routes: list[BaseRoute], scope: MutableMapping[str, Any]) -> str:
+    """The ``Allow`` header of a 405: every method some route serves at this path (RFC 9110 §15.5.6).
+
+    Starlette names only the methods of the first route that matched the path, so ask every route.
+    """
+    allowed = [
+        method
+        for method in _METHODS
+        if any(route.matches({**scope, "method": method})[0] is Match.FULL for route in routes)
+    ]
+    return ", ".join(allowed)
+
+
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
     mapped: LinqError
+    headers: dict[str, str] = {}
     if error.status_code == 404:
         mapped = ResourceNotFound()
     elif error.status_code == 405:
         mapped = MethodNotAllowed()
+        headers["allow"] = allowed_methods(request.app.router.routes, request.scope)
     elif error.status_code == 400:
         mapped = InvalidRequestBody()
     else:
         mapped = InternalError()
-    return envelope(mapped, _trace_id(request))
+    return envelope(mapped, _trace_id(request), headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from linq_server.api.chats import accepted
 from linq_server.api.deps import CurrentPartner, Desk, TraceId
+from linq_server.api.json_response import JSONResponse
 from linq_server.vocabulary import ChangeKind
 
 router = APIRouter(tags=["Participants"])

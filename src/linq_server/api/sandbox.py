@@ -6,15 +6,15 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from linq_server.api.deps import App, CurrentPartner
-from linq_server.api.fields import Text
+from linq_server.api.fields import Names
 from linq_server.domain import sandbox
 
 router = APIRouter(tags=["Sandbox"])
 
 
 class HandleBody(BaseModel):
-    services: list[Text]
-    failing_operations: list[Text] = []
+    services: Names
+    failing_operations: Names = []
 
 
 class HandleState(BaseModel):

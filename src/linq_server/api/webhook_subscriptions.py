@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
 from linq_server.api.deps import App, CurrentPartner, TraceId
-from linq_server.api.fields import Text
+from linq_server.api.fields import Handles, HeaderName, Names, Url
 from linq_server.domain import webhook_subscriptions as domain
 from linq_server.store.webhooks import Subscription
 from linq_server.webhooks.events import EVENT_TYPES, EVENTS_DOC_URL
@@ -17,20 +17,20 @@ router = APIRouter(tags=["Webhook Subscriptions"])
 
 
 class CreateBody(BaseModel):
-    target_url: Text
-    subscribed_events: list[Text]
-    phone_numbers: list[Text] | None = None
-    routing_id_header: Text | None = None
-    routing_key_header: Text | None = None
+    target_url: Url
+    subscribed_events: Names
+    phone_numbers: Handles | None = None
+    routing_id_header: HeaderName | None = None
+    routing_key_header: HeaderName | None = None
 
 
 class UpdateBody(BaseModel):
-    target_url: Text | None = None
-    subscribed_events: list[Text] | None = None
+    target_url: Url | None = None
+    subscribed_events: Names | None = None
     is_active: bool | None = None
-    phone_numbers: list[Text] | None = None
-    routing_id_header: Text | None = None
-    routing_key_header: Text | None = None
+    phone_numbers: Handles | None = None
+    routing_id_header: HeaderName | None = None
+    routing_key_header: HeaderName | None = None
 
 
 class WebhookSubscription(BaseModel):

@@ -83,10 +83,10 @@ async def interactable_chat(
 
 
 def _recipients(to: list[str]) -> list[str]:
-    recipients = list(dict.fromkeys(parse_handle(raw).value for raw in to))
-    if not 1 <= len(recipients) <= MAX_RECIPIENTS:
+    # Counted as sent, before repeats merge: 10,000 copies of one handle are not a DM.
+    if not 1 <= len(to) <= MAX_RECIPIENTS:
         raise InvalidParameterValue(f"to must list 1 to {MAX_RECIPIENTS} handles")
-    return recipients
+    return list(dict.fromkeys(parse_handle(raw).value for raw in to))
 
 
 async def create_chat(
