@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,10 +117,11 @@ class World:
         return body
 
 
-@pytest.fixture
-async def world(fresh_database_url: str, tmp_path: Path) -> AsyncIterator[World]:
+@asynccontextmanager
+async def open_world(settings: Settings) -> AsyncIterator[World]:
+    """The real app with ``settings``, a partner, and a worker on a manual clock."""
     clock = ManualClock()
-    app = create_app(Settings(database_url=fresh_database_url, data_dir=tmp_path / "data"), clock=clock)
+    app = create_app(settings, clock=clock)
     services: Services = app.state.services
     async with app.router.lifespan_context(app):
         partner = await make_partner(services.db)
@@ -129,3 +131,9 @@ async def world(fresh_database_url: str, tmp_path: Path) -> AsyncIterator[World]
             headers={"Authorization": f"Bearer {partner.api_key}"},
         ) as http:
             yield World(app, services, clock, build_worker(services), http, partner)
+
+
+@pytest.fixture
+async def world(fresh_database_url: str, tmp_path: Path) -> AsyncIterator[World]:
+    async with open_world(Settings(database_url=fresh_database_url, data_dir=tmp_path / "data")) as opened:
+        yield opened
