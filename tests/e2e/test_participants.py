@@ -176,6 +176,7 @@ def test_after_leaving_a_group_every_interaction_is_409_2013(flow: Flow) -> None
         with pytest.raises(ConflictError) as caught:
             call()
         assert caught.value.body["code"] == 2013  # type: ignore[index]
+        assert caught.value.response.headers["x-should-retry"] == "false"
     assert flow.sdk.chats.retrieve(group).id == group  # reads still work
 
 
