@@ -53,7 +53,7 @@ def test_kill_9_with_the_receiver_down_loses_nothing(fresh_database_url: str, tm
 
 
 @pytest.mark.skipif(not os.environ.get("LINQ_SERVER_TEST_POSTGRES_URL"), reason="scale-out needs PostgreSQL")
-@pytest.mark.timeout(300)  # 2000 jobs through two processes: slow on a loaded machine, not hung
+@pytest.mark.timeout(600)  # 2000 jobs through two processes: slow on a loaded machine, not hung
 def test_two_worker_processes_drain_2000_jobs_each_exactly_once(fresh_database_url: str, tmp_path: Path) -> None:
     receiver = Receiver().start()
     secret_key = "scale-out-test-key"
