@@ -118,11 +118,12 @@ class World:
 
 
 @asynccontextmanager
-async def make_world(database_url: str, data_dir: Path, *, carrier_delay_ms: int = 0) -> AsyncIterator[World]:
-    """A world on a fresh manual clock. Its network takes effect at once unless given ``carrier_delay_ms``
-    (then the clock must be moved past the delay before the worker finds a group change due)."""
+async def open_world(settings: Settings) -> AsyncIterator[World]:
+    """The real app with ``settings``, a partner, and a worker on a fresh manual clock.
+
+    The network takes ``settings.carrier_delay_ms``: move the clock past it before the worker finds a
+    group change due (tests that do not care pass 0)."""
     clock = ManualClock()
-    settings = Settings(database_url=database_url, data_dir=data_dir, carrier_delay_ms=carrier_delay_ms)
     app = create_app(settings, clock=clock)
     services: Services = app.state.services
     async with app.router.lifespan_context(app):
@@ -137,5 +138,6 @@ async def make_world(database_url: str, data_dir: Path, *, carrier_delay_ms: int
 
 @pytest.fixture
 async def world(fresh_database_url: str, tmp_path: Path) -> AsyncIterator[World]:
-    async with make_world(fresh_database_url, tmp_path / "data") as made:
-        yield made
+    settings = Settings(database_url=fresh_database_url, data_dir=tmp_path / "data", carrier_delay_ms=0)
+    async with open_world(settings) as opened:
+        yield opened

@@ -6,33 +6,13 @@ import re
 
 import httpx
 import pytest
-from fastapi import FastAPI
-from pydantic import BaseModel
 
-from linq_server.api.deps import CurrentPartner
-from linq_server.domain.handles import parse_handle
+from linq_server.domain import chats
+from tests.conftest import PartnerAccount
+from tests.support.phones import new_phone
 
 TRACE = re.compile(r"[0-9a-f]{32}")
-
-
-class Probe(BaseModel):
-    handle: str
-    count: int = 1
-
-
-@pytest.fixture
-def probe_app(app: FastAPI) -> FastAPI:
-    """The real app plus one body-taking route, to drive the request-parsing error mapper."""
-
-    @app.post("/api/partner/v3/_probe", status_code=202)
-    async def probe(body: Probe, partner: CurrentPartner) -> dict[str, str]:
-        return {"handle": parse_handle(body.handle).value}
-
-    @app.get("/api/partner/v3/_boom")
-    async def boom(partner: CurrentPartner) -> None:
-        raise RuntimeError("boom")
-
-    return app
+TEXT = {"type": "text", "value": "hi"}
 
 
 def assert_envelope(response: httpx.Response, status: int, code: int, message: str | None = None) -> None:
@@ -72,40 +52,54 @@ async def test_bearer_scheme_is_case_insensitive(client: httpx.AsyncClient) -> N
     assert response.status_code == 200
 
 
-async def test_malformed_json_is_400_1003(probe_app: FastAPI, client: httpx.AsyncClient) -> None:
-    response = await client.post("/v3/_probe", content=b'{"handle": ', headers={"Content-Type": "application/json"})
+SUBSCRIPTIONS = "/v3/webhook-subscriptions"
+
+
+async def group_of(client: httpx.AsyncClient, partner: PartnerAccount) -> str:
+    body = {"from": partner.lines[0], "to": [new_phone(1), new_phone(2)], "message": {"parts": [TEXT]}}
+    created = await client.post("/v3/chats", json=body)
+    assert created.status_code == 201, created.text
+    return str(created.json()["chat"]["id"])
+
+
+@pytest.mark.parametrize("path", [SUBSCRIPTIONS, "/v3/chats"])
+async def test_malformed_json_is_400_1003(client: httpx.AsyncClient, path: str) -> None:
+    response = await client.post(path, content=b'{"target_url": ', headers={"Content-Type": "application/json"})
     assert_envelope(response, 400, 1003, "Invalid request body")
 
 
 @pytest.mark.parametrize("body", [b"[]", b'"text"', b"42", b"null"])
-async def test_a_body_that_is_not_an_object_is_400_1003(
-    probe_app: FastAPI, client: httpx.AsyncClient, body: bytes
-) -> None:
-    response = await client.post("/v3/_probe", content=body, headers={"Content-Type": "application/json"})
+async def test_a_body_that_is_not_an_object_is_400_1003(client: httpx.AsyncClient, body: bytes) -> None:
+    response = await client.post(SUBSCRIPTIONS, content=body, headers={"Content-Type": "application/json"})
     assert_envelope(response, 400, 1003)
 
 
-async def test_missing_required_field_is_400_1001(probe_app: FastAPI, client: httpx.AsyncClient) -> None:
-    response = await client.post("/v3/_probe", json={"count": 2})
+async def test_missing_required_field_is_400_1001(client: httpx.AsyncClient) -> None:
+    response = await client.post(SUBSCRIPTIONS, json={"subscribed_events": ["message.sent"]})
     assert_envelope(response, 400, 1001)
-    assert "handle" in response.json()["error"]["message"]
+    assert "target_url" in response.json()["error"]["message"]
 
 
-async def test_bad_value_is_400_1005(probe_app: FastAPI, client: httpx.AsyncClient) -> None:
-    response = await client.post("/v3/_probe", json={"handle": "+12025550100", "count": "many"})
+async def test_bad_value_is_400_1005(client: httpx.AsyncClient) -> None:
+    response = await client.post(SUBSCRIPTIONS, json={"target_url": "https://example.com/h", "subscribed_events": 7})
     assert_envelope(response, 400, 1005)
-    assert "count" in response.json()["error"]["message"]
+    assert "subscribed_events" in response.json()["error"]["message"]
 
 
-async def test_handle_not_e164_is_400_1002(probe_app: FastAPI, client: httpx.AsyncClient) -> None:
-    response = await client.post("/v3/_probe", json={"handle": "202-555-0100"})
+async def test_handle_not_e164_is_400_1002(client: httpx.AsyncClient, partner: PartnerAccount) -> None:
+    group = await group_of(client, partner)
+    response = await client.post(f"/v3/chats/{group}/participants", json={"handle": "202-555-0100"})
     assert_envelope(response, 400, 1002, "Phone number must be in E.164 format")
 
 
-async def test_unknown_fields_are_ignored(probe_app: FastAPI, client: httpx.AsyncClient) -> None:
-    response = await client.post("/v3/_probe", json={"handle": "+12025550100", "from_a_newer_sdk": True})
-    assert response.status_code == 202
-    assert response.json() == {"handle": "+12025550100"}
+async def test_unknown_fields_are_ignored(client: httpx.AsyncClient, partner: PartnerAccount) -> None:
+    group = await group_of(client, partner)
+    added = await client.post(f"/v3/chats/{group}/participants", json={"handle": new_phone(3), "from_a_newer_sdk": 1})
+    assert added.status_code == 202 and added.json()["status"] == "accepted"
+    created = await client.post(
+        SUBSCRIPTIONS, json={"target_url": "https://example.com/x", "subscribed_events": ["message.sent"], "z": [1]}
+    )
+    assert created.status_code == 201
 
 
 async def test_unknown_route_is_a_404_envelope(client: httpx.AsyncClient) -> None:
@@ -117,9 +111,13 @@ async def test_wrong_method_is_a_405_envelope(client: httpx.AsyncClient) -> None
 
 
 async def test_unexpected_exception_is_500_3006_and_logged_with_the_trace_id(
-    probe_app: FastAPI, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    response = await client.get("/v3/_boom")
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(chats, "list_chats", broken)  # a real route whose domain call fails unexpectedly
+    response = await client.get("/v3/chats")
     assert_envelope(response, 500, 3006, "Internal server error")
     trace_id = response.headers["x-trace-id"]
     logged = [record for record in caplog.records if trace_id in record.getMessage()]

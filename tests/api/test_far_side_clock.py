@@ -9,11 +9,12 @@ import pytest
 import sqlalchemy as sa
 
 from linq_server.clock import isoformat
+from linq_server.config import Settings
 from linq_server.domain import chats
 from linq_server.shapes import chat_events
 from linq_server.store.schema import chat_changes
 from tests.api.test_chats import create, events
-from tests.conftest import World, make_world
+from tests.conftest import World, open_world
 from tests.support.phones import new_phone
 
 DELAY_MS = 5000
@@ -21,7 +22,8 @@ DELAY_MS = 5000
 
 @pytest.fixture
 async def slow_world(fresh_database_url: str, tmp_path: Path) -> AsyncIterator[World]:
-    async with make_world(fresh_database_url, tmp_path / "data", carrier_delay_ms=DELAY_MS) as made:
+    settings = Settings(database_url=fresh_database_url, data_dir=tmp_path / "data", carrier_delay_ms=DELAY_MS)
+    async with open_world(settings) as made:
         yield made
 
 

@@ -168,3 +168,127 @@ def test_chat_and_participant_bodies_never_yield_a_500(
             method, f"/api/partner/v3/chats/{chat_id}/participants", json={"handle": participant}, headers=headers
         )
         assert changed.status_code < 500, changed.text
+
+
+# Characters that break naive code: lone surrogates (not encodable as UTF-8), NUL and other control
+# characters, and ordinary letters, digits and symbols around them.
+hostile_text = st.text(
+    st.characters(categories=("Cs", "Cc", "Cf", "Lu", "Ll", "Nd", "Po", "Zs", "So"))
+    | st.sampled_from(["\x00", "\ud800"]),
+    max_size=12,
+)
+message_text = st.text(
+    st.characters(categories=("Cs", "Cc", "Cf", "Lu", "Ll", "Nd", "Po", "Zs", "So")) | st.just("\x00"),
+    min_size=1,
+    max_size=12,
+)
+WRITTEN_TABLES = (
+    "chats", "chat_participants", "chat_changes", "messages", "jobs", "webhook_subscriptions", "webhook_events",
+    "sandbox_handles",
+)  # fmt: skip
+
+
+def raw_json(value: object) -> bytes:
+    """JSON text as a client could send it: lone surrogates become ``\\udxxx`` escapes (httpx ``json=`` refuses)."""
+    return json.dumps(value, ensure_ascii=True).encode()
+
+
+def rows_written(http: Driver) -> dict[str, int]:
+    import sqlalchemy as sa
+
+    async def count() -> dict[str, int]:
+        async with http.app.state.services.db.read() as conn:
+            return {
+                name: int((await conn.execute(sa.text(f"SELECT count(*) FROM {name}"))).scalar_one())
+                for name in WRITTEN_TABLES
+            }
+
+    return http.loop.run_until_complete(count())
+
+
+def assert_refused_cleanly_or_accepted(http: Driver, method: str, url: str, body: bytes) -> httpx.Response:
+    before = rows_written(http)
+    headers = {"Authorization": f"Bearer {http.key}", "Content-Type": "application/json"}
+    response = http.request(method, url, content=body, headers=headers)
+    assert response.status_code < 500, response.text
+    if response.status_code >= 400:
+        assert response.json()["success"] is False
+        assert rows_written(http) == before, "a refused request wrote something"
+    return response
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    field=st.sampled_from(["to", "from", "preferred_service", "idempotency_key", "part_type"]),
+    value=hostile_text,
+    text=message_text,
+)
+def test_hostile_text_deep_in_a_valid_chat_body_is_refused_cleanly(
+    http: Driver, field: str, value: str, text: str
+) -> None:
+    message: dict[str, Any] = {"parts": [{"type": "text", "value": text}]}
+    body: dict[str, Any] = {"from": http.line, "to": [new_phone(1), new_phone(2)], "message": message}
+    if field == "to":
+        body["to"] = [new_phone(1), value]
+    elif field == "from":
+        body["from"] = value
+    elif field == "part_type":
+        message["parts"][0]["type"] = value
+    else:
+        message[field] = value
+    assert_refused_cleanly_or_accepted(http, "POST", "/api/partner/v3/chats", raw_json(body))
+
+
+@pytest.fixture(scope="module")
+def group_id(http: Driver) -> str:
+    body = {
+        "from": http.line,
+        "to": [new_phone(1), new_phone(2)],
+        "message": {"parts": [{"type": "text", "value": "hi"}]},
+    }
+    created = http.request("POST", "/api/partner/v3/chats", json=body, headers={"Authorization": f"Bearer {http.key}"})
+    assert created.status_code == 201, created.text
+    return str(created.json()["chat"]["id"])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    target=st.sampled_from(["participants", "rename", "icon", "subscription", "sandbox"]),
+    value=hostile_text,
+    method=st.sampled_from(["POST", "DELETE"]),
+)
+def test_hostile_text_in_changes_is_refused_cleanly(
+    http: Driver, group_id: str, target: str, value: str, method: str
+) -> None:
+    chat = f"/api/partner/v3/chats/{group_id}"
+    method, url, body = {
+        "participants": (method, f"{chat}/participants", {"handle": value}),
+        "rename": ("PUT", chat, {"display_name": value}),
+        "icon": ("PUT", chat, {"group_chat_icon": value}),
+        "subscription": ("POST", "/api/partner/v3/webhook-subscriptions",
+                         {"target_url": f"https://example.com/{value}", "subscribed_events": ["message.sent", value]}),
+        "sandbox": ("PUT", f"/sandbox/handles/{new_phone(1)}", {"services": [value], "failing_operations": [value]}),
+    }[target]  # fmt: skip
+    assert_refused_cleanly_or_accepted(http, method, url, raw_json(body))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(raw=st.binary(max_size=16), where=st.sampled_from(["handle", "display_name", "target_url"]))
+def test_undecodable_bytes_inside_a_json_string_are_refused_cleanly(
+    http: Driver, group_id: str, raw: bytes, where: str
+) -> None:
+    chat = f"/api/partner/v3/chats/{group_id}"
+    method, url = {
+        "handle": ("POST", f"{chat}/participants"),
+        "display_name": ("PUT", chat),
+        "target_url": ("POST", "/api/partner/v3/webhook-subscriptions"),
+    }[where]
+    body = b'{"' + where.encode() + b'": "' + raw.replace(b"\\", b"").replace(b'"', b"") + b'\xff\xfe"}'
+    response = assert_refused_cleanly_or_accepted(http, method, url, body)
+    assert response.status_code == 400
+
+
+def test_a_lone_surrogate_in_a_first_message_is_refused_and_writes_nothing(http: Driver) -> None:
+    body = {"from": http.line, "to": [new_phone(1)], "message": {"parts": [{"type": "text", "value": "a\ud800b"}]}}
+    response = assert_refused_cleanly_or_accepted(http, "POST", "/api/partner/v3/chats", raw_json(body))
+    assert response.status_code == 400

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from linq_server.clock import ManualClock
+from linq_server.jobs import worker as worker_module
 from linq_server.jobs.handlers import EachJob
 from linq_server.jobs.queue import JobQueue
 from linq_server.jobs.retry import Backoff, RetryLater
@@ -205,18 +206,30 @@ async def test_competing_workers_run_every_job_exactly_once(queue: JobQueue, fre
         assert await store.counts_by_status(conn) == {"done": 300}
 
 
-async def test_the_running_worker_picks_up_new_jobs_without_polling_delay(queue: JobQueue) -> None:
+async def test_the_running_worker_picks_up_new_jobs_without_polling_delay(
+    queue: JobQueue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With the idle poll an hour long, only the wake-up on enqueue can get the job run within the test.
+    monkeypatch.setattr(worker_module, "IDLE_POLL_SECONDS", 3600.0)
     done = asyncio.Event()
+    idling = asyncio.Event()
 
     async def handler(job: Job) -> None:
         done.set()
 
     worker = Worker(queue, {"test": EachJob(handler)})
+    idle = worker._idle
+
+    async def noted_idle(*, until_due: bool) -> None:
+        idling.set()
+        await idle(until_due=until_due)
+
+    monkeypatch.setattr(worker, "_idle", noted_idle)
     running = asyncio.create_task(worker.run())
-    await asyncio.sleep(0.05)
+    await asyncio.wait_for(idling.wait(), 10)  # the worker found nothing and waits
     async with queue.db.write() as conn:
         await queue.enqueue(conn, "test", {})
-    await asyncio.wait_for(done.wait(), 5)
+    await asyncio.wait_for(done.wait(), 10)
     worker.stop()
     await running
 

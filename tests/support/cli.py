@@ -15,11 +15,18 @@ class CliResult:
     stderr: str
 
 
-async def run_cli(database_url: str, *args: str) -> CliResult:
+async def run_cli(
+    database_url: str, *args: str, within_seconds: float = 60.0, env: dict[str, str] | None = None
+) -> CliResult:
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "linq_server", *args,
-        env={**os.environ, "LINQ_SERVER_DATABASE_URL": database_url},
+        env={**os.environ, "LINQ_SERVER_DATABASE_URL": database_url, **(env or {})},
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
-    stdout, stderr = await process.communicate()
+    try:
+        stdout, stderr = await asyncio.wait_for(process.communicate(), within_seconds)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise
     return CliResult(process.returncode or 0, stdout.decode(), stderr.decode())

@@ -12,6 +12,11 @@ from pathlib import Path
 
 import httpx
 
+# Every process started by a test, so the e2e suite can read their logs for unexpected errors afterwards.
+started: list[ServerProcess] = []
+# A line a healthy server never logs: a traceback, or a record at ERROR level (or worse).
+_ALARMS = ("Traceback (most recent call last)", " ERROR ", " CRITICAL ", "ERROR:")
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -50,25 +55,43 @@ class ServerProcess:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/api/partner"
 
-    def start(self, timeout: float = 20.0) -> ServerProcess:
+    @property
+    def serves_http(self) -> bool:
+        return self.command[0] == "serve"
+
+    def start(self, timeout: float = 60.0) -> ServerProcess:
+        """Start the command and wait until it is ready: healthy for ``serve``, announced for ``worker``."""
         log = self.log_path.open("ab")
+        address = ["--host", "127.0.0.1", "--port", str(self.port)] if self.serves_http else []
+        log_size = self.log_path.stat().st_size
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "linq_server", *self.command, "--host", "127.0.0.1", "--port", str(self.port)],
-            env=self.env,
+            [sys.executable, "-m", "linq_server", *self.command, *address],
+            env={**self.env, "PYTHONUNBUFFERED": "1"},
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+        if self not in started:
+            started.append(self)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited early:\n{self.log()}")
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
+            if self._ready(log_size):
+                return self
             time.sleep(0.05)
-        raise RuntimeError(f"server did not become healthy:\n{self.log()}")
+        raise RuntimeError(f"server did not become ready:\n{self.log()}")
+
+    def _ready(self, log_size: int) -> bool:
+        if not self.serves_http:
+            return " running (" in self.log_path.read_bytes()[log_size:].decode(errors="replace")
+        try:
+            return httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def alarms(self) -> list[str]:
+        """The log lines that show an error: a traceback's first line, or an ERROR record."""
+        return [line for line in self.log().splitlines() if any(alarm in line for alarm in _ALARMS)]
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
