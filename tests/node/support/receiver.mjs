@@ -4,14 +4,15 @@ import http from 'node:http';
 import { waitFor } from './server.mjs';
 
 export class Receiver {
-  constructor() {
+  /** `status`: what every request is answered with (200, or e.g. 400 to make deliveries fail for good). */
+  constructor({ status = 200 } = {}) {
     this.received = [];
     this.server = http.createServer((request, response) => {
       const chunks = [];
       request.on('data', (chunk) => chunks.push(chunk));
       request.on('end', () => {
         this.received.push({ headers: request.headers, body: Buffer.concat(chunks).toString('utf8') });
-        response.writeHead(200).end('ok');
+        response.writeHead(status).end(status < 300 ? 'ok' : 'refused by the test receiver');
       });
     });
   }
