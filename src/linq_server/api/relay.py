@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response, WebSocket
 
 from linq_server.api.deps import App, KeyCache
-from linq_server.domain.relay import RelayHub, is_init_frame, relay_delivery
+from linq_server.domain.relay import RelayConnectionUnavailable, RelayHub, is_init_frame, relay_delivery
 
 router = APIRouter(tags=["Relay"])
 
@@ -46,6 +46,8 @@ async def relay_socket(websocket: WebSocket) -> None:
             if is_init_frame(frame.get("text")):
                 connection_id = connection_id or hub.open(partner.id, websocket.send_text)
                 await hub.send(connection_id, json.dumps({"connectionId": connection_id}))
+    except RelayConnectionUnavailable:
+        return  # the socket closed before the connection id reached it
     finally:
         if connection_id:
             hub.close(connection_id)

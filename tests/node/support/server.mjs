@@ -96,7 +96,7 @@ export class LinqServer {
           return false;
         }
       },
-      { timeoutMs: 30_000 },
+      { timeoutMs: 60_000 }, // generous: CI machines are shared
     );
     return this;
   }
