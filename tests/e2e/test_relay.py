@@ -23,12 +23,7 @@ from tests.support.server import ServerProcess
 
 
 def start_server(database_url: str, data_dir: Path, api_key: str, line: str, **env: str) -> ServerProcess:
-    process = ServerProcess(database_url, data_dir, api_key, [line], extra_env=env)
-    try:
-        return process.start(timeout=60)  # generous: CI machines are shared
-    except RuntimeError:
-        process.stop()
-        raise
+    return ServerProcess(database_url, data_dir, api_key, [line], extra_env=env).start()
 
 
 @pytest.fixture

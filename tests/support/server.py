@@ -50,7 +50,7 @@ class ServerProcess:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/api/partner"
 
-    def start(self, timeout: float = 20.0) -> ServerProcess:
+    def start(self, timeout: float = 60.0) -> ServerProcess:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "linq_server", *self.command, "--host", "127.0.0.1", "--port", str(self.port)],
@@ -68,6 +68,7 @@ class ServerProcess:
             except httpx.HTTPError:
                 pass
             time.sleep(0.05)
+        self.kill()  # no orphan server left behind by a failed start
         raise RuntimeError(f"server did not become healthy:\n{self.log()}")
 
     def log(self) -> str:
