@@ -4,8 +4,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8787
+REPO := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+# The Linq CLI is not on the npm registry: its tarball lies in shared/clients beside the repository.
+LINQ_CLI_TARBALL ?= $(REPO)/../shared/clients/linqapp-cli-1.3.0.tgz
+NODE_DIR := tests/node
 
-.PHONY: run test lint typecheck pytest benchmark clean
+.PHONY: run test lint typecheck pytest node-test benchmark clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +38,21 @@ pytest: $(VENV)/.dev-installed
 	env -u LINQ_SERVER_TEST_POSTGRES_URL $(BIN)/pytest
 	@if [ -n "$$LINQ_SERVER_TEST_POSTGRES_URL" ]; then echo "== again on PostgreSQL"; $(BIN)/pytest; fi
 
-test: lint typecheck pytest
+# The official Node clients (@linqapp/sdk, the Linq CLI) end to end, installed by npm from the lock file.
+$(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json $(LINQ_CLI_TARBALL)
+	mkdir -p $(NODE_DIR)/vendor
+	cp $(LINQ_CLI_TARBALL) $(NODE_DIR)/vendor/
+	cd $(NODE_DIR) && npm ci --engine-strict=false --no-audit --no-fund
+	touch $@
+
+$(LINQ_CLI_TARBALL):
+	@echo "error: the Linq CLI tarball is missing: $@ (expected in shared/clients beside the repository; make LINQ_CLI_TARBALL=/path/to/linqapp-cli-1.3.0.tgz points elsewhere)" >&2
+	@exit 1
+
+node-test: $(VENV)/.dev-installed $(NODE_DIR)/node_modules/.installed
+	cd $(NODE_DIR) && LINQ_SERVER_PYTHON=$(abspath $(BIN)/python) npm test
+
+test: lint typecheck pytest node-test
 
 benchmark: $(VENV)/.dev-installed
 	$(BIN)/python -m benchmarks.webhooks
@@ -42,4 +60,4 @@ benchmark: $(VENV)/.dev-installed
 	$(BIN)/python -m benchmarks.chat_pages
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(NODE_DIR)/node_modules $(NODE_DIR)/vendor

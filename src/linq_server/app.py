@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from linq_server import __version__
-from linq_server.api import chats, participants, phone_numbers, sandbox, webhook_subscriptions
+from linq_server.api import chats, participants, phone_numbers, relay, sandbox, webhook_logs, webhook_subscriptions
 from linq_server.api.body_guard import BodyGuardMiddleware
 from linq_server.api.deps import KeyCache
 from linq_server.api.errors import install_error_handlers
@@ -22,6 +22,7 @@ from linq_server.api.trace import TraceMiddleware
 from linq_server.clock import Clock
 from linq_server.config import Settings
 from linq_server.domain.participants import ParticipantDesk
+from linq_server.domain.relay import RelayHub
 from linq_server.services import build_services
 from linq_server.workers import build_worker
 
@@ -31,14 +32,17 @@ API_PREFIX = "/api/partner"
 def create_app(settings: Settings | None = None, *, run_worker: bool = False, clock: Clock | None = None) -> FastAPI:
     """The ASGI app. With ``run_worker`` a job worker runs inside it, started and stopped with the app."""
     services = build_services(settings or Settings(), clock)
+    relay_hub = RelayHub(services.db)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         worker = build_worker(services) if run_worker else None
         worker_task = asyncio.create_task(worker.run()) if worker else None
+        await relay_hub.start()
         try:
             yield
         finally:
+            await relay_hub.stop()
             if worker and worker_task:
                 worker.stop()
                 await worker_task
@@ -56,10 +60,13 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False, cl
     app.state.services = services
     app.state.key_cache = KeyCache()
     app.state.participant_desk = ParticipantDesk(services)
+    app.state.relay_hub = relay_hub
     install_error_handlers(app)
     for module in (phone_numbers, chats, participants, webhook_subscriptions):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(sandbox.router)
+    app.include_router(relay.router)
+    app.include_router(webhook_logs.router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:

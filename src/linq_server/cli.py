@@ -53,15 +53,17 @@ def serve(
 ) -> None:
     """Migrate the database, make sure the sandbox partner exists, and serve the API (and a worker)."""
     settings = Settings()
+    settings.public_url = (settings.public_url or f"http://{host}:{port}").rstrip("/")
     _configure_logging(settings)
     run_migrations(settings.database_url)
     sandbox = asyncio.run(_ensure_sandbox(settings))
-    base_url = f"http://{host}:{port}/api/partner"
+    base_url = f"{settings.public_url}/api/partner"
     lines = "\n".join(f"  {line.phone_number}" for line in sandbox.lines)
     console.print(
         Panel(
             f"[bold]Base URL[/]  {base_url}\n[bold]API key[/]   {sandbox.api_key}\n[bold]Lines[/]\n{lines}\n\n"
-            f"[dim]For linq-python:[/]\nLINQ_API_V3_BASE_URL={base_url}\nLINQ_API_V3_API_KEY={sandbox.api_key}",
+            f"[dim]For linq-python:[/]\nLINQ_API_V3_BASE_URL={base_url}\nLINQ_API_V3_API_KEY={sandbox.api_key}\n\n"
+            f"[dim]For the Linq CLI (linq login --token KEY):[/]\n{linq_cli_environment(settings.public_url)}",
             title="linq-server is ready",
             expand=False,
         ),
@@ -92,6 +94,15 @@ def worker_command(
             await services.close()
 
     asyncio.run(run())
+
+
+def linq_cli_environment(public_url: str) -> str:
+    """The variables that point the Linq CLI at this server: API, relay (``webhooks listen``) and logs."""
+    ws_url = "ws" + public_url.removeprefix("http")  # http → ws, https → wss
+    return (
+        f"LINQ_API_URL={public_url}/api/partner\nLINQ_RELAY_WS_URL={ws_url}/relay-ws\n"
+        f"LINQ_RELAY_URL={public_url}\nLINQ_LOGS_URL={public_url}/api"
+    )
 
 
 def _configure_logging(settings: Settings) -> None:

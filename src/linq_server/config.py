@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./data")
     # Sandbox mode allows loopback webhook targets, so local receivers work; production refuses internal ones.
     sandbox: bool = True
+    # Where clients reach this server (``serve`` defaults it to http://HOST:PORT); its ``/relay/…`` URLs are
+    # the one loopback target production mode allows, since the server delivers to its own relay.
+    public_url: str | None = None
     secret_key: str | None = None
     job_lease_seconds: float = 60.0
     worker_concurrency: int = 64

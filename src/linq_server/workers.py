@@ -13,8 +13,9 @@ from linq_server.webhooks.emitter import DELIVER_JOB
 def build_worker(services: Services, concurrency: int | None = None) -> Worker:
     settings = services.settings
     dispatcher = Dispatcher(
-        services.db, services.clock, services.secrets, services.sender, production=not settings.sandbox
-    )
+        services.db, services.clock, services.secrets, services.sender, production=not settings.sandbox,
+        public_url=settings.public_url,
+    )  # fmt: skip
     return Worker(
         services.queue,
         {DELIVER_JOB: dispatcher, CHANGE_JOB: ChatChanges(services)},

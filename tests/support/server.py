@@ -79,6 +79,7 @@ class ServerProcess:
             if self._ready(log_size):
                 return self
             time.sleep(0.05)
+        self.kill()  # no orphan server left behind by a failed start
         raise RuntimeError(f"server did not become ready:\n{self.log()}")
 
     def _ready(self, log_size: int) -> bool:

@@ -78,8 +78,10 @@ def classify_validation_error(errors: list[dict[str, Any]]) -> LinqError:
 
 async def _linq_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, LinqError)
-    if error.status >= 500:
+    if isinstance(error, InternalError):
         log.error("%s (trace_id=%s)", error.message, _trace_id(request))
+    elif error.status >= 500:  # a documented outage answer (e.g. no live relay connection), not our fault
+        log.warning("%s (trace_id=%s)", error.message, _trace_id(request))
     return envelope(error, _trace_id(request))
 
 

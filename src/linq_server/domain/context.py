@@ -47,6 +47,11 @@ class ModeSettings(Protocol):
         """Sandbox mode allows webhook targets on loopback and private addresses."""
         ...
 
+    @property
+    def public_url(self) -> str | None:
+        """Where this server is reached; its own relay target is allowed even in production mode."""
+        ...
+
 
 class SubscriptionContext(DomainContext, Protocol):
     """Webhook subscriptions also seal signing secrets and need to know the server's mode."""

@@ -13,6 +13,7 @@ from linq_server.domain.ids import parse_id
 from linq_server.store import webhooks as store
 from linq_server.store.webhooks import Subscription
 from linq_server.webhooks.events import EVENT_TYPES, public_url, subscription_activity
+from linq_server.webhooks.relay_targets import is_own_relay_target
 from linq_server.webhooks.signing import generate_signing_secret
 from linq_server.webhooks.targets import check_public_destination, check_target_url
 
@@ -66,7 +67,7 @@ def _header(value: str | None) -> str | None:
 
 async def _check_target(ctx: SubscriptionContext, url: str) -> None:
     check_target_url(url)
-    if not ctx.settings.sandbox:
+    if not ctx.settings.sandbox and not is_own_relay_target(url, ctx.settings.public_url):
         await check_public_destination(url)
 
 

@@ -142,16 +142,37 @@ class Database:
 
     async def listen(self, channel: str, callback: Callable[[], None]) -> Callable[[], Awaitable[None]] | None:
         """Call ``callback`` whenever another process notifies ``channel``; returns a closer (None on SQLite)."""
+        return await self.listen_messages({channel: lambda _payload: callback()})
+
+    async def listen_messages(
+        self, callbacks: dict[str, Callable[[str], None]]
+    ) -> Callable[[], Awaitable[None]] | None:
+        """Call ``callbacks[channel](payload)`` for every notification on those channels, from any process
+        (this one included); one connection for all of them. Returns a closer (None on SQLite)."""
         if self.sqlite:
             return None
         dsn = make_url(self.url).set(drivername="postgresql").render_as_string(hide_password=False)
         listener = await asyncpg.connect(dsn)
-        await listener.add_listener(channel, lambda *_args: callback())
+        for channel, callback in callbacks.items():
+            await listener.add_listener(channel, lambda *args, call=callback: call(str(args[3])))
 
         async def close() -> None:
             await listener.close()
 
         return close
+
+    async def publish(self, channel: str, payload: str) -> None:
+        """Send ``payload`` (at most 8000 bytes) to every listener of ``channel`` now, outside any transaction.
+
+        PostgreSQL only: SQLite has a single API process, which has no peers to tell.
+        """
+        if self.sqlite:
+            return
+        async with self._writer.begin() as connection:
+            await connection.execute(
+                sa.text("SELECT pg_notify(:channel, :body)"),
+                {"channel": channel, "body": payload},
+            )
 
     def for_update(self, statement: sa.Select[Any], of: sa.Table | None = None) -> sa.Select[Any]:
         """Lock the selected rows (of ``of`` only, in a join) until commit (PostgreSQL).
