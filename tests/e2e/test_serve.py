@@ -30,6 +30,7 @@ def test_sdk_with_a_wrong_key_gets_an_authentication_error(server: ServerProcess
         "status": 401,
         "code": 2004,
         "message": "Unauthorized - missing or invalid authentication token",
+        "doc_url": "https://docs.linqapp.com/error/codes/2xxx/2004/",
     }
     assert re.fullmatch(r"[0-9a-f]{32}", caught.value.response.headers["x-trace-id"])
 
