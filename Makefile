@@ -36,10 +36,17 @@ pytest: $(VENV)/.dev-installed
 
 test: lint typecheck pytest
 
-benchmark: $(VENV)/.dev-installed
-	$(BIN)/python -m benchmarks.webhooks
+# The participants benchmark drives load with wrk (Debian) and compares with Prism 5 (npm, pinned by
+# benchmarks/prism/package-lock.json, installed into the ignored benchmarks/prism/node_modules).
+benchmark: $(VENV)/.dev-installed benchmarks/prism/node_modules/.installed
+	@command -v wrk >/dev/null || apt-get install -y wrk || (apt-get update && apt-get install -y wrk)
 	$(BIN)/python -m benchmarks.participants
+	$(BIN)/python -m benchmarks.webhooks
 	$(BIN)/python -m benchmarks.chat_pages
 
+benchmarks/prism/node_modules/.installed: benchmarks/prism/package.json benchmarks/prism/package-lock.json
+	cd benchmarks/prism && npm ci --no-audit --no-fund
+	touch $@
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache benchmarks/prism/node_modules
