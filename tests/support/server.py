@@ -51,6 +51,10 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}/api/partner"
 
     def start(self, timeout: float = 20.0) -> ServerProcess:
+        return self.launch().wait_healthy(timeout)
+
+    def launch(self) -> ServerProcess:
+        """Start the process without waiting for it (to start several at once)."""
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "linq_server", *self.command, "--host", "127.0.0.1", "--port", str(self.port)],
@@ -58,6 +62,10 @@ class ServerProcess:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+        return self
+
+    def wait_healthy(self, timeout: float = 20.0) -> ServerProcess:
+        assert self.process is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
