@@ -157,7 +157,7 @@ def _linq_server(kind: str, args: argparse.Namespace, receiver: str, folder: Pat
                "LINQ_SERVER_DATA_DIR": data}  # fmt: skip
         base = f"http://127.0.0.1:{port}"
         command = ["-m", "linq_server", "serve", "--host", "127.0.0.1", "--port", str(port)]
-        with process(command, f"{base}/healthz", env=env) as server:
+        with process(command, f"{base}/healthz", env=env, start_limit=120) as server:
             groups = asyncio.run(_setup(base, key, receiver, args.groups))
             chats = folder / f"{kind}-chats.txt"
             chats.write_text("".join(f"{chat}\n" for chat in random.sample(groups, len(groups))))
