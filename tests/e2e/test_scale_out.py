@@ -13,6 +13,7 @@ from linq import LinqAPIV3
 from linq_server.domain.partners import generate_api_key
 from linq_server.store import jobs
 from linq_server.store.database import Database
+from linq_server.vocabulary import JobStatus
 from tests.support.databases import DatabaseFactory
 from tests.support.phones import new_phone
 from tests.support.receiver import Receiver
@@ -56,7 +57,7 @@ async def _jobs_in_progress(url: str) -> int:
             counts = await jobs.counts_by_status(conn)
     finally:
         await db.close()
-    return counts.get(jobs.QUEUED, 0) + counts.get(jobs.RUNNING, 0)
+    return counts.get(JobStatus.QUEUED, 0) + counts.get(JobStatus.RUNNING, 0)
 
 
 def test_the_same_add_sent_to_two_servers_is_applied_and_announced_once(
