@@ -31,8 +31,11 @@ def _short(frame: str) -> str:
     return f"{found['name']} ({path})"
 
 
-def summarise(path: Path) -> tuple[int, Counter[str], Counter[str], Counter[str]]:
-    """(samples, self counts, total counts, samples per thread) of a raw py-spy profile."""
+def summarise(path: Path, thread: str = "") -> tuple[int, Counter[str], Counter[str], Counter[str]]:
+    """(samples, self counts, total counts, samples per thread) of a raw py-spy profile.
+
+    With ``thread``, only the stacks of threads whose first frame contains it count.
+    """
     samples, own, total, threads = 0, Counter[str](), Counter[str](), Counter[str]()
     for line in path.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
@@ -40,6 +43,8 @@ def summarise(path: Path) -> tuple[int, Counter[str], Counter[str], Counter[str]
             continue
         count = int(count_text)
         frames = stack.split(";")
+        if thread not in frames[0]:
+            continue
         samples += count
         threads[frames[0]] += count
         names = [_short(frame) for frame in frames[1:]] or [frames[0]]
@@ -53,8 +58,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("profile", type=Path)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--thread", default="", help="only threads whose first frame contains this")
     args = parser.parse_args()
-    samples, own, total, threads = summarise(args.profile)
+    samples, own, total, threads = summarise(args.profile, args.thread)
     print(f"{samples} samples in {args.profile}")
     print_table("threads", ["thread", "share"], [[name, f"{n / samples:.0%}"] for name, n in threads.most_common()])
     print_table(
