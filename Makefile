@@ -54,10 +54,17 @@ node-test: $(VENV)/.dev-installed $(NODE_DIR)/node_modules/.installed
 
 test: lint typecheck pytest node-test
 
-benchmark: $(VENV)/.dev-installed
-	$(BIN)/python -m benchmarks.webhooks
+# The participants benchmark drives load with wrk (Debian) and compares with Prism 5 (npm, pinned by
+# benchmarks/prism/package-lock.json, installed into the ignored benchmarks/prism/node_modules).
+benchmark: $(VENV)/.dev-installed benchmarks/prism/node_modules/.installed
+	@command -v wrk >/dev/null || apt-get install -y wrk || (apt-get update && apt-get install -y wrk)
 	$(BIN)/python -m benchmarks.participants
+	$(BIN)/python -m benchmarks.webhooks
 	$(BIN)/python -m benchmarks.chat_pages
 
+benchmarks/prism/node_modules/.installed: benchmarks/prism/package.json benchmarks/prism/package-lock.json
+	cd benchmarks/prism && npm ci --no-audit --no-fund
+	touch $@
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(NODE_DIR)/node_modules $(NODE_DIR)/vendor
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(NODE_DIR)/node_modules $(NODE_DIR)/vendor benchmarks/prism/node_modules

@@ -1,177 +1,267 @@
-"""Participants benchmark: concurrent clients adding and removing group members.
+"""Participants benchmark: what a user sees adding and removing group members, against a mock and a ceiling.
 
-    python -m benchmarks.participants [--clients 32] [--adds 6000] [--idle 100]
+    python -m benchmarks.participants [--seconds 10] [--groups 1000] [--databases sqlite,postgresql]
 
-For each database (SQLite; PostgreSQL when it answers) it starts a real `linq-server serve`, makes
-groups, then measures with `--clients` concurrent HTTP clients:
-* adds: requests/s and p50/p95/p99 of the 202;
-* removes of the handles just added: the same;
-* when idle, one add at a time: p50/p95 from the 202 to the `participant.added` webhook;
-and runs the same add load against a bare Starlette route answering the same JSON (the ceiling of
-this stack on this machine), with the ratio.
+In one run, on one machine, wrk (``-t2 -c32``, a new handle per request, round-robin over the groups)
+loads, one after the other:
+* the bare ceiling: a Starlette route answering the same JSON (``benchmarks/ceiling.py``);
+* Prism 5 mocking Linq's own OpenAPI (stateless: it stores nothing);
+* the default ``linq-server serve`` (API and job worker in one process) on SQLite and on PostgreSQL,
+  with a webhook subscription to a local receiver process (reset between databases).
+
+It prints, for adds and for removes, the 202s per second (only 202s count), p50/p99, the ratios to
+Prism and to the ceiling and the server's CPU per 202; the webhook drain (each 202 matched by its
+trace id with its event, within 30 s of the end of the load; lost and duplicate events counted);
+202 → webhook latency when idle over every event; and the server's resident memory idle and at peak.
+``--profile DIR`` also samples the server with py-spy during the adds (it slows the server down).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 import os
 import random
+import subprocess
+import sys
 import tempfile
 import time
+import uuid
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import aiohttp
+import httpx
 
-from benchmarks.support import (
-    free_port,
-    fresh_database,
-    percentile,
-    postgres_available,
-    print_table,
-    process,
+from benchmarks.load import (
+    WrkResult,
+    cpu_seconds,
+    load_average,
+    openapi_spec,
+    peak_rss,
+    prism_command,
+    require_wrk,
+    rss_mb,
+    run_wrk,
 )
+from benchmarks.support import free_port, fresh_database, percentile, postgres_available, print_table, process
 from linq_server.domain.partners import generate_api_key
 
 LINE = "+12025550100"
-_serial = itertools.count(random.randrange(100_000, 500_000))
+DRAIN_LIMIT = 30.0
+EVENTS = ["participant.added", "participant.removed"]
+HEADERS = ["server", "change", "202/s", "p50 ms", "p99 ms", "non-202", "x Prism", "of ceiling", "CPU ms/202"]
 
 
-def new_iphone() -> str:
-    """A unique handle whose last digit makes it an iPhone in the sandbox."""
-    return f"+1415{next(_serial):06d}{random.randrange(6)}"
+def _iphone(n: int) -> str:
+    """Handles for the setup; wrk's start at +1415."""
+    return f"+1628{n:06d}{n % 6}"
 
 
-async def _load(
-    session: aiohttp.ClientSession, method: str, jobs: list[tuple[str, str]], url: str, clients: int
-) -> tuple[float, list[float], int]:
-    """Send every (chat id, handle) with ``clients`` at once; returns (requests/s, latencies ms, non-202s)."""
-    queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
-    for job in jobs:
-        queue.put_nowait(job)
-    latencies: list[float] = []
-    failures = 0
-
-    async def client() -> None:
-        nonlocal failures
-        while not queue.empty():
-            chat_id, handle = queue.get_nowait()
-            began = time.perf_counter()
-            async with session.request(method, url.format(chat_id=chat_id), json={"handle": handle}) as response:
-                await response.read()
-                if response.status != 202:
-                    failures += 1
-            latencies.append((time.perf_counter() - began) * 1000)
-
-    started = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(clients)))
-    return len(jobs) / (time.perf_counter() - started), latencies, failures
+def _row(name: str, change: str, result: WrkResult, prism: WrkResult | None, ceiling: WrkResult | None,
+         cpu: float | None = None) -> list[str]:  # fmt: skip
+    others = result.other + result.errors
+    return [
+        name, change, f"{result.rate:,.0f}", f"{result.p50_ms:.1f}", f"{result.p99_ms:.1f}",
+        f"{others}" + (f" {result.statuses}" if result.statuses else ""),
+        f"{result.rate / prism.rate:.2f}" if prism and prism.rate else "-",
+        f"{result.rate / ceiling.rate:.0%}" if ceiling and ceiling.rate else "-",
+        f"{cpu * 1000 / result.accepted:.2f}" if cpu is not None and result.accepted else "-",
+    ]  # fmt: skip
 
 
-async def _measure(base: str, key: str, receiver: str, clients: int, adds: int, idle: int) -> dict[str, list[str]]:
+def _mock_load(base: str, prefix: str, seconds: int, folder: Path) -> tuple[WrkResult, WrkResult]:
+    """Adds then removes against a stateless server (the ceiling, Prism): any uuid, any handle."""
+    chats = folder / "mock-chats.txt"
+    chats.write_text("".join(f"{uuid.uuid4()}\n" for _ in range(1000)))
+    key = generate_api_key()
+    adds = run_wrk(base, "POST", chats, key=key, prefix=prefix, pairs=False, seconds=seconds)
+    removes = run_wrk(base, "DELETE", chats, key=key, prefix=prefix, pairs=False, seconds=seconds)
+    return adds, removes
+
+
+async def _setup(base: str, key: str, receiver: str, groups: int) -> list[str]:
+    """Subscribe the receiver to participant events and make ``groups`` groups of three; returns their ids."""
     headers = {"Authorization": f"Bearer {key}"}
-    connector = aiohttp.TCPConnector(limit=clients + 4)
-    async with aiohttp.ClientSession(base, headers=headers, connector=connector) as session:
+    async with aiohttp.ClientSession(base, headers=headers) as session:
         async with session.post(
             "/api/partner/v3/webhook-subscriptions",
-            json={"target_url": f"{receiver}/hook", "subscribed_events": ["participant.added"]},
+            json={"target_url": f"{receiver}/hook", "subscribed_events": EVENTS},
         ) as response:
             assert response.status == 201, await response.text()
-        per_group = 25
-        groups = []
-        for _ in range(adds // per_group + 1):
-            body = {
-                "from": LINE,
-                "to": [new_iphone(), new_iphone()],
-                "message": {"parts": [{"type": "text", "value": "hi"}]},
-            }
-            async with session.post("/api/partner/v3/chats", json=body) as response:
-                groups.append((await response.json())["chat"]["id"])
-        add_jobs = [(groups[n // per_group], new_iphone()) for n in range(adds)]
-        random.shuffle(add_jobs)
-        url = "/api/partner/v3/chats/{chat_id}/participants"
-        rate, latencies, failures = await _load(session, "POST", add_jobs, url, clients)
-        rows = {"adds": _row(rate, latencies, failures)}
-        await _wait_applied(session, receiver, adds)
-        rate, latencies, failures = await _load(session, "DELETE", add_jobs, url, clients)
-        rows["removes"] = _row(rate, latencies, failures)
+        ids: list[str] = []
+        serial = iter(range(1, 10 * groups))
 
-        # Idle: one add at a time; 202 → participant.added webhook.
-        async with aiohttp.ClientSession() as plain:
-            await plain.post(f"{receiver}/reset")
-            sent: dict[str, float] = {}
-            for n in range(idle):
-                async with session.post(url.format(chat_id=groups[n % len(groups)]),
-                                        json={"handle": new_iphone()}) as response:  # fmt: skip
-                    sent[(await response.json())["trace_id"]] = time.time()
-                await asyncio.sleep(0.03)
-            await asyncio.sleep(1.0)
-            async with plain.get(f"{receiver}/traces") as response:
-                received: dict[str, float] = await response.json()
-        delays = [(received[t] - at) * 1000 for t, at in sent.items() if t in received]
-        rows["webhook"] = [f"{len(delays)}/{idle}", f"{percentile(delays, 50):.1f}", f"{percentile(delays, 95):.1f}"]
-    return rows
+        async def make(count: int) -> None:
+            for _ in range(count):
+                body = {"from": LINE, "to": [_iphone(next(serial)), _iphone(next(serial))],
+                        "message": {"parts": [{"type": "text", "value": "hi"}]}}  # fmt: skip
+                async with session.post("/api/partner/v3/chats", json=body) as response:
+                    assert response.status == 201, await response.text()
+                    ids.append((await response.json())["chat"]["id"])
+
+        await asyncio.gather(*(make(groups // 8 + (n < groups % 8)) for n in range(8)))
+    return ids
 
 
-async def _wait_applied(session: aiohttp.ClientSession, receiver: str, count: int) -> None:
-    deadline = time.monotonic() + 120
+def _deliveries(receiver: str) -> list[list[Any]]:
+    found: list[list[Any]] = httpx.get(f"{receiver}/deliveries", timeout=30).json()
+    return found
+
+
+def _drain(receiver: str, event: str, accepted: set[str], ended: float) -> tuple[list[str], list[list[Any]]]:
+    """Wait (≤ 30 s after ``ended``) until every accepted trace id has its ``event``; returns the drain row."""
+    while True:
+        events = [d for d in _deliveries(receiver) if d[1] == event]
+        if accepted <= {d[2] for d in events} or time.monotonic() - ended > DRAIN_LIMIT:
+            break
+        time.sleep(0.2)
+    waited = time.monotonic() - ended
+    per_trace = Counter(d[2] for d in events)
+    per_delivery = Counter(d[0] for d in events)
+    lost = len(accepted - set(per_trace))
+    repeated = sum(n - 1 for n in per_trace.values()) + sum(n - 1 for n in per_delivery.values())
+    in_flight = len(set(per_trace) - accepted)  # accepted by the server as wrk stopped, so never counted
+    row = [str(len(accepted)), f"{len(accepted) - lost}", f"{waited:.1f}", str(lost), str(repeated), str(in_flight)]
+    return row, events
+
+
+async def _idle_latency(base: str, key: str, receiver: str, groups: list[str], count: int) -> list[str]:
+    """One add at a time: 202 → participant.added, over every event (waits for all, ≤ 30 s)."""
     async with aiohttp.ClientSession() as plain:
-        while time.monotonic() < deadline:
-            async with plain.get(f"{receiver}/count") as response:
-                if int(await response.json()) >= count:
-                    return
-            await asyncio.sleep(0.1)
+        await plain.post(f"{receiver}/reset")
+    sent: dict[str, float] = {}
+    async with aiohttp.ClientSession(base, headers={"Authorization": f"Bearer {key}"}) as session:
+        for n in range(count):
+            url = f"/api/partner/v3/chats/{groups[n % len(groups)]}/participants"
+            async with session.post(url, json={"handle": _iphone(900_000 + n)}) as response:
+                assert response.status == 202, await response.text()
+                sent[(await response.json())["trace_id"]] = time.time()
+            await asyncio.sleep(0.03)
+    _row_, events = _drain(receiver, "participant.added", set(sent), time.monotonic())
+    first: dict[str, float] = {}
+    for delivery in events:
+        first.setdefault(delivery[2], delivery[5])
+    delays = [(first[trace] - at) * 1000 for trace, at in sent.items() if trace in first]
+    lost, repeated = _row_[3], _row_[4]
+    return [f"{len(delays)}/{count}", *(f"{percentile(delays, p):.1f}" for p in (50, 95, 99)), lost, repeated]
 
 
-def _row(rate: float, latencies: list[float], failures: int) -> list[str]:
-    return [f"{rate:,.0f}", f"{percentile(latencies, 50):.1f}", f"{percentile(latencies, 95):.1f}",
-            f"{percentile(latencies, 99):.1f}", str(failures)]  # fmt: skip
+def _linq_server(kind: str, args: argparse.Namespace, receiver: str, folder: Path) -> dict[str, Any]:
+    """Start a default `linq-server serve` on a fresh ``kind`` database and measure it."""
+    httpx.post(f"{receiver}/reset")
+    with fresh_database(kind) as url, tempfile.TemporaryDirectory() as data:
+        key, port = generate_api_key(), free_port()
+        env = {"LINQ_SERVER_DATABASE_URL": url, "LINQ_SERVER_API_KEY": key, "LINQ_SERVER_PHONE_NUMBERS": LINE,
+               "LINQ_SERVER_DATA_DIR": data}  # fmt: skip
+        base = f"http://127.0.0.1:{port}"
+        command = ["-m", "linq_server", "serve", "--host", "127.0.0.1", "--port", str(port)]
+        with process(command, f"{base}/healthz", env=env, start_limit=120) as server:
+            groups = asyncio.run(_setup(base, key, receiver, args.groups))
+            chats = folder / f"{kind}-chats.txt"
+            chats.write_text("".join(f"{chat}\n" for chat in random.sample(groups, len(groups))))
+            time.sleep(1)  # let the setup's own webhooks go out before the idle reading
+            httpx.post(f"{receiver}/reset")
+            idle_mb = rss_mb(server.pid)
+            measured: dict[str, Any] = {"idle_mb": idle_mb}
+            with peak_rss(server.pid) as peak:
+                profiler = _profile(server.pid, kind, args)
+                traces = folder / f"{kind}-add-traces.txt"
+                cpu = cpu_seconds(server.pid)
+                adds = run_wrk(base, "POST", chats, key=key, prefix="/api/partner", pairs=False,
+                               seconds=args.seconds, traces=traces)  # fmt: skip
+                measured["adds_cpu"] = cpu_seconds(server.pid) - cpu
+                ended = time.monotonic()
+                if profiler:
+                    profiler.wait(timeout=args.seconds + 60)
+                accepted = set(traces.read_text().split())
+                measured["adds_drain"], added = _drain(receiver, "participant.added", accepted, ended)
+                pairs = folder / f"{kind}-pairs.txt"
+                unique = {(d[3], d[4]) for d in added}
+                shuffled = random.sample(sorted(unique), len(unique))
+                pairs.write_text("".join(f"{chat} {handle}\n" for chat, handle in shuffled))
+                traces = folder / f"{kind}-remove-traces.txt"
+                cpu = cpu_seconds(server.pid)
+                removes = run_wrk(base, "DELETE", pairs, key=key, prefix="/api/partner", pairs=True,
+                                  seconds=args.seconds, traces=traces)  # fmt: skip
+                measured["removes_cpu"] = cpu_seconds(server.pid) - cpu
+                ended = time.monotonic()
+                accepted = set(traces.read_text().split())
+                measured["removes_drain"], _events = _drain(receiver, "participant.removed", accepted, ended)
+            measured.update(adds=adds, removes=removes, peak_mb=peak[0])
+            measured["idle"] = asyncio.run(_idle_latency(base, key, receiver, groups, args.idle))
+    return measured
 
 
-async def _ceiling(base: str, clients: int, adds: int) -> list[str]:
-    async with aiohttp.ClientSession(base, connector=aiohttp.TCPConnector(limit=clients + 4)) as session:
-        jobs = [(str(n), new_iphone()) for n in range(adds)]
-        rate, latencies, failures = await _load(session, "POST", jobs, "/api/partner/v3/chats/{chat_id}/participants",
-                                                clients)  # fmt: skip
-    return _row(rate, latencies, failures)
+def _profile(pid: int, kind: str, args: argparse.Namespace) -> subprocess.Popen[bytes] | None:
+    if not args.profile:
+        return None
+    args.profile.mkdir(parents=True, exist_ok=True)
+    output = args.profile / f"{kind}.txt"
+    py_spy = Path(sys.executable).parent / "py-spy"
+    command = [str(py_spy), "record", "-p", str(pid), "-d", str(args.seconds), "-r", "200", "-f", "raw", "-o",
+               str(output), "--nonblocking"]  # fmt: skip
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument("--adds", type=int, default=6000)
-    parser.add_argument("--idle", type=int, default=100)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=10, help="wrk's duration for each load")
+    # 600 groups hold 17,400 adds (29 each): too few for 10 s at the 2 x Prism target.
+    parser.add_argument("--groups", type=int, default=1000)
+    parser.add_argument("--idle", type=int, default=100, help="adds sent one at a time for the idle latency")
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--profile", type=Path, help="write py-spy raw profiles of the adds here")
     args = parser.parse_args()
+    require_wrk()
+    openapi_spec()
+    kinds = [kind for kind in args.databases.split(",") if kind != "postgresql" or postgres_available()]
+    started_load = load_average()
 
-    port = free_port()
-    with process(["-m", "benchmarks.ceiling", str(port)], f"http://127.0.0.1:{port}/healthz"):
-        ceiling = asyncio.run(_ceiling(f"http://127.0.0.1:{port}", args.clients, args.adds))
-    load_rows = [["bare Starlette (ceiling)", "adds", *ceiling, "-"]]
-    webhook_rows = []
-    receiver_port = free_port()
-    receiver = f"http://127.0.0.1:{receiver_port}"
-    with process(["-m", "benchmarks.receiver", str(receiver_port)], f"{receiver}/count"):
-        for kind in ["sqlite"] + (["postgresql"] if postgres_available() else []):
-            with fresh_database(kind) as url, tempfile.TemporaryDirectory() as data:
-                key, server_port = generate_api_key(), free_port()
-                env = {"LINQ_SERVER_DATABASE_URL": url, "LINQ_SERVER_API_KEY": key,
-                       "LINQ_SERVER_PHONE_NUMBERS": LINE, "LINQ_SERVER_DATA_DIR": str(Path(data)),
-                       "LINQ_SERVER_LOG_LEVEL": "WARNING"}  # fmt: skip
-                base = f"http://127.0.0.1:{server_port}"
-                command = ["-m", "linq_server", "serve", "--host", "127.0.0.1", "--port", str(server_port)]
-                with process(command, f"{base}/healthz", env={**os.environ, **env}):
-                    rows = asyncio.run(_measure(base, key, receiver, args.clients, args.adds, args.idle))
-                ratio = float(rows["adds"][0].replace(",", "")) / float(ceiling[0].replace(",", ""))
-                load_rows.append([f"linq-server, {kind}", "adds", *rows["adds"], f"{ratio:.0%}"])
-                load_rows.append([f"linq-server, {kind}", "removes", *rows["removes"], "-"])
-                webhook_rows.append([kind, *rows["webhook"]])
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        port = free_port()
+        with process(["-m", "benchmarks.ceiling", str(port)], f"http://127.0.0.1:{port}/healthz"):
+            ceiling = _mock_load(f"http://127.0.0.1:{port}", "/api/partner", args.seconds, folder)
+        port = free_port()
+        with process(prism_command(port), f"http://127.0.0.1:{port}/", python=False, start_limit=120):
+            prism = _mock_load(f"http://127.0.0.1:{port}", "", args.seconds, folder)
+        servers: dict[str, dict[str, Any]] = {}
+        receiver_port = free_port()
+        receiver = f"http://127.0.0.1:{receiver_port}"
+        with process(["-m", "benchmarks.receiver", str(receiver_port)], f"{receiver}/count"):
+            for kind in kinds:
+                servers[kind] = _linq_server(kind, args, receiver, folder)
+
+    rows = [
+        _row("bare Starlette (ceiling)", "add", ceiling[0], prism[0], ceiling[0]),
+        _row("bare Starlette (ceiling)", "remove", ceiling[1], prism[1], ceiling[1]),
+        _row("Prism 5 (stateless mock)", "add", prism[0], prism[0], ceiling[0]),
+        _row("Prism 5 (stateless mock)", "remove", prism[1], prism[1], ceiling[1]),
+    ]
+    for kind, measured in servers.items():
+        rows.append(_row(f"linq-server, {kind}", "add", measured["adds"], prism[0], ceiling[0], measured["adds_cpu"]))
+        rows.append(_row(f"linq-server, {kind}", "remove", measured["removes"], prism[1], ceiling[1],
+                         measured["removes_cpu"]))  # fmt: skip
+    title = f"Participant changes: wrk -t2 -c32 -d{args.seconds}s, {args.groups} groups (load {started_load})"
+    print_table(title, HEADERS, rows)
     print_table(
-        f"Participant changes: {args.adds} requests, {args.clients} concurrent clients",
-        ["server", "request", "requests/s", "p50 ms", "p95 ms", "p99 ms", "non-202", "of ceiling"],
-        load_rows,
+        f"Webhook drain: every 202 matched with its event by trace id, within {DRAIN_LIMIT:.0f} s of the end",
+        ["database", "change", "202s", "delivered", "waited s", "lost", "duplicates", "in flight at stop"],
+        [[kind, change, *m[f"{change}s_drain"]] for kind, m in servers.items() for change in ("add", "remove")],
     )
-    print_table("202 → participant.added webhook, idle", ["database", "received", "p50 ms", "p95 ms"], webhook_rows)
+    print_table(
+        f"202 → participant.added webhook, one add at a time ({args.idle} adds)",
+        ["database", "delivered", "p50 ms", "p95 ms", "p99 ms", "lost", "duplicates"],
+        [[kind, *m["idle"]] for kind, m in servers.items()],
+    )
+    print_table(
+        "Resident memory of `linq-server serve`",
+        ["database", "idle MB", "peak MB under load"],
+        [[kind, f"{m['idle_mb']:.0f}", f"{m['peak_mb']:.0f}"] for kind, m in servers.items()],
+    )
+    print(f"load average: {started_load} at the start, {load_average()} at the end; {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,12 @@
 """A minimal webhook receiver for benchmarks, run as its own process so it does not share a core's GIL.
 
-GET /stats answers {webhook-id: receipt unix time}, GET /traces {trace id: receipt time} of participant
-events, GET /count how many; POST /reset clears them.
+    python -m benchmarks.receiver PORT
+
+It keeps every delivery, duplicates included, so a benchmark can count lost and repeated events:
+* GET /deliveries: a list of [webhook-id, event type, trace id, chat id, handle, receipt unix time];
+* GET /count: how many deliveries arrived;
+* POST /reset: forget them all (between databases);
+* any other POST: a delivery, answered 200.
 """
 
 from __future__ import annotations
@@ -13,9 +18,22 @@ from typing import Any
 
 import uvicorn
 
-received: dict[str, float] = {}
-# For participant events: receipt time by the trace id of the API call that caused them.
-by_trace: dict[str, float] = {}
+Delivery = tuple[str, str, str, str, str, float]
+deliveries: list[Delivery] = []
+
+
+def _delivery(headers: list[tuple[bytes, bytes]], body: bytes, now: float) -> Delivery:
+    found = {name: value.decode() for name, value in headers if name in (b"webhook-id", b"x-webhook-event")}
+    event = json.loads(body)
+    data = event.get("data") or {}
+    return (
+        found.get(b"webhook-id", ""),
+        found.get(b"x-webhook-event", event.get("event_type", "")),
+        event.get("trace_id") or "",
+        data.get("chat_id") or "",
+        data.get("handle") or "",
+        now,
+    )
 
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -30,17 +48,11 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
             break
     body = b"ok"
     if scope["method"] == "GET":
-        views = {"/stats": received, "/traces": by_trace}
-        body = json.dumps(views[scope["path"]] if scope["path"] in views else len(received)).encode()
+        body = json.dumps(deliveries if scope["path"] == "/deliveries" else len(deliveries)).encode()
     elif scope["path"] == "/reset":
-        received.clear()
-        by_trace.clear()
+        deliveries.clear()
     else:
-        for name, value in scope["headers"]:
-            if name == b"webhook-id":
-                received.setdefault(value.decode(), now)
-            if name == b"x-webhook-event" and value.startswith(b"participant."):
-                by_trace.setdefault(json.loads(b"".join(chunks))["trace_id"], now)
+        deliveries.append(_delivery(scope["headers"], b"".join(chunks), now))
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
     await send({"type": "http.response.body", "body": body})
 

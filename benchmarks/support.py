@@ -73,13 +73,19 @@ def fresh_database(kind: str) -> Iterator[str]:
 
 
 @contextmanager
-def process(args: list[str], health_url: str, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+def process(
+    args: list[str], health_url: str, env: dict[str, str] | None = None, *, python: bool = True, start_limit: float = 30
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``args`` (a Python module's arguments, or a whole command with ``python=False``) until the block ends.
+
+    It is ready once ``health_url`` answers anything over HTTP.
+    """
     proc = subprocess.Popen(
-        [sys.executable, *args], env={**os.environ, **(env or {})},
+        [sys.executable, *args] if python else args, env={**os.environ, **(env or {})},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + start_limit
         while True:
             try:
                 httpx.get(health_url, timeout=1)

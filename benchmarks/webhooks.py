@@ -37,18 +37,29 @@ async def _emit(services: Services, partner_id: str, count: int) -> list[tuple[s
     return emitted
 
 
-async def _received(stats_url: str) -> dict[str, float]:
-    async with httpx.AsyncClient() as client:
-        data: dict[str, float] = (await client.get(stats_url)).json()
-        return data
+def _by_webhook_id(base: str) -> dict[str, list[float]]:
+    """Receipt times of every delivery so far, by webhook id (a repeated delivery adds a time)."""
+    received: dict[str, list[float]] = {}
+    for webhook_id, _type, _trace, _chat, _handle, at in httpx.get(f"{base}/deliveries", timeout=30).json():
+        received.setdefault(webhook_id, []).append(at)
+    return received
 
 
-async def _wait_for(base: str, count: int, limit: float = 120.0) -> dict[str, float]:
+async def _wait_for(base: str, expected: set[str], limit: float = 120.0) -> dict[str, list[float]]:
+    """Wait until every expected event has arrived (or ``limit`` passes); returns what arrived."""
     deadline = time.monotonic() + limit
     async with httpx.AsyncClient() as client:
-        while int((await client.get(f"{base}/count")).json()) < count and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
+            if int((await client.get(f"{base}/count")).json()) >= len(expected) and expected <= set(
+                _by_webhook_id(base)
+            ):
+                break
             await asyncio.sleep(0.05)
-    return await _received(f"{base}/stats")
+    return _by_webhook_id(base)
+
+
+def _lost_and_repeated(expected: set[str], received: dict[str, list[float]]) -> tuple[int, int]:
+    return len(expected - set(received)), sum(len(times) - 1 for times in received.values())
 
 
 async def run(database_url: str, events: int, idle_events: int, receiver_port: int) -> list[str]:
@@ -67,17 +78,19 @@ async def run(database_url: str, events: int, idle_events: int, receiver_port: i
             # Throughput: a backlog of events (written while no worker runs), then drained.
             async with httpx.AsyncClient() as client:
                 await client.post(f"{base}/reset")
+            backlog: set[str] = set()
             for offset in range(0, events, 500):
                 async with services.db.write() as conn:
                     for _ in range(min(500, events - offset)):
-                        await services.emitter.emit(
+                        backlog.add(await services.emitter.emit(
                             conn, event_type=EVENT, data={}, partner_id=partner.partner.id, trace_id="0" * 32
-                        )
+                        ))  # fmt: skip
             started = time.perf_counter()
             worker_task = asyncio.create_task(worker.run())
-            received = await _wait_for(base, events)
+            received = await _wait_for(base, backlog)
             elapsed = time.perf_counter() - started
-            rate = len(received) / elapsed
+            rate = len(backlog.intersection(received)) / elapsed
+            backlog_lost, backlog_repeated = _lost_and_repeated(backlog, received)
 
             # Latency when idle: one event at a time, spaced out.
             async with httpx.AsyncClient() as client:
@@ -86,19 +99,22 @@ async def run(database_url: str, events: int, idle_events: int, receiver_port: i
             for _ in range(idle_events):
                 emitted += await _emit(services, partner.partner.id, 1)
                 await asyncio.sleep(0.02)
-            received = await _wait_for(base, idle_events)
-            latencies = [(received[eid] - at) * 1000 for eid, at in emitted if eid in received]
+            received = await _wait_for(base, {event_id for event_id, _at in emitted})
+            latencies = [(received[eid][0] - at) * 1000 for eid, at in emitted if eid in received]
+            idle_lost, idle_repeated = _lost_and_repeated({event_id for event_id, _at in emitted}, received)
         finally:
             worker.stop()
             if worker_task:
                 await worker_task
             await services.close()
     return [
-        f"{len(received)}/{idle_events}",
         f"{rate:,.0f}",
+        f"{backlog_lost}/{backlog_repeated}",
+        f"{len(latencies)}/{idle_events}",
         f"{percentile(latencies, 50):.1f}",
         f"{percentile(latencies, 95):.1f}",
         f"{percentile(latencies, 99):.1f}",
+        f"{idle_lost}/{idle_repeated}",
     ]
 
 
@@ -110,13 +126,13 @@ def main() -> None:
     port = free_port()
     kinds = ["sqlite"] + (["postgresql"] if postgres_available() else [])
     rows = []
-    with process(["-m", "benchmarks.receiver", str(port)], f"http://127.0.0.1:{port}/stats"):
+    with process(["-m", "benchmarks.receiver", str(port)], f"http://127.0.0.1:{port}/count"):
         for kind in kinds:
             with fresh_database(kind) as url:
                 rows.append([kind, *asyncio.run(run(url, args.events, args.idle_events, port))])
     print_table(
         f"Webhook delivery ({args.events} backlog events; {args.idle_events} idle events)",
-        ["database", "idle delivered", "deliveries/s", "p50 ms", "p95 ms", "p99 ms"],
+        ["database", "deliveries/s", "lost/dup", "idle delivered", "p50 ms", "p95 ms", "p99 ms", "idle lost/dup"],
         rows,
     )
 

@@ -13,6 +13,7 @@ import typer
 import uvicorn
 from rich.console import Console
 from rich.panel import Panel
+from sqlalchemy.exc import IntegrityError
 
 from linq_server.app import create_app
 from linq_server.config import Settings, kept_secret
@@ -37,10 +38,14 @@ def _sandbox_key(settings: Settings) -> str:
 
 async def _ensure_sandbox(settings: Settings) -> partners.NewPartner:
     db = Database(settings.database_url)
+    key = _sandbox_key(settings)
     try:
-        return await partners.ensure_partner(
-            db, partners.SANDBOX_PARTNER_NAME, settings.sandbox_phone_numbers, _sandbox_key(settings)
-        )
+        try:
+            return await partners.ensure_partner(db, partners.SANDBOX_PARTNER_NAME, settings.sandbox_phone_numbers, key)
+        except IntegrityError:
+            # Another server starting at the same moment made the same partner, key or line first;
+            # ensuring is idempotent, so a second pass finds them.
+            return await partners.ensure_partner(db, partners.SANDBOX_PARTNER_NAME, settings.sandbox_phone_numbers, key)
     finally:
         await db.close()
 

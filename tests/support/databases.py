@@ -60,6 +60,15 @@ class DatabaseFactory:
         shutil.copy(self.folder / f"{self.template}.db", self.folder / f"{name}.db")
         return self._sqlite_url(name)
 
+    def empty(self) -> str:
+        """A database with no schema at all (what a first start meets)."""
+        name = self._new_name()
+        self.created.append(name)
+        if POSTGRES_URL:
+            asyncio.run(_pg(POSTGRES_URL, f'CREATE DATABASE "{name}"'))
+            return self._pg_url(name)
+        return self._sqlite_url(name)
+
     def drop_all(self) -> None:
         if not POSTGRES_URL:
             return

@@ -50,6 +50,7 @@ class ServerProcess:
         }
         self.command = command
         self.process: subprocess.Popen[bytes] | None = None
+        self._log_size = 0
 
     @property
     def base_url(self) -> str:
@@ -61,9 +62,13 @@ class ServerProcess:
 
     def start(self, timeout: float = 60.0) -> ServerProcess:
         """Start the command and wait until it is ready: healthy for ``serve``, announced for ``worker``."""
+        return self.launch().wait_healthy(timeout)
+
+    def launch(self) -> ServerProcess:
+        """Start the process without waiting for it (to start several at once)."""
         log = self.log_path.open("ab")
         address = ["--host", "127.0.0.1", "--port", str(self.port)] if self.serves_http else []
-        log_size = self.log_path.stat().st_size
+        self._log_size = self.log_path.stat().st_size
         self.process = subprocess.Popen(
             [sys.executable, "-m", "linq_server", *self.command, *address],
             env={**self.env, "PYTHONUNBUFFERED": "1"},
@@ -72,11 +77,15 @@ class ServerProcess:
         )
         if self not in started:
             started.append(self)
+        return self
+
+    def wait_healthy(self, timeout: float = 60.0) -> ServerProcess:
+        assert self.process is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited early:\n{self.log()}")
-            if self._ready(log_size):
+            if self._ready(self._log_size):
                 return self
             time.sleep(0.05)
         self.kill()  # no orphan server left behind by a failed start

@@ -3,18 +3,25 @@
 * SQLite: WAL mode, foreign keys on, a busy timeout; reads use a pool, while every write
   transaction goes through ONE connection that starts with ``BEGIN IMMEDIATE`` (the single
   writer), so concurrent writers queue instead of failing with "database is locked".
+* SQLite statements run on the event loop's own thread (they take microseconds); only the steps
+  that can wait go to the connection's thread: BEGIN IMMEDIATE (another process may hold the
+  write lock) and COMMIT (the fsync that makes a 202 durable). aiosqlite would hop to its thread
+  and back for every call, four per statement, and that hopping was most of the server's CPU.
 * PostgreSQL: one asyncpg pool for reads and writes; row locks (``FOR UPDATE``) serialise
   conflicting writers.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 import asyncpg
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -61,6 +68,30 @@ def ensure_sqlite_folder(url: str) -> None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
+class _InlineSqlite(aiosqlite.Connection):
+    """An aiosqlite connection whose calls run inline, except those that may wait (see the module doc)."""
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if not self._running or not self._connection:
+            raise ValueError("Connection closed")
+        name = getattr(fn, "__name__", "")
+        if name == "commit" or (name == "execute" and args and str(args[0]).startswith("BEGIN IMMEDIATE")):
+            return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]  # aiosqlite is untyped
+        return fn(*args, **kwargs)
+
+
+def _sqlite_connector(url: str) -> Callable[[], Awaitable[aiosqlite.Connection]]:
+    database = make_url(url).database or ":memory:"
+
+    async def connect() -> aiosqlite.Connection:
+        # Used from the loop's thread and the connection's own thread in turn, never at once.
+        connection = _InlineSqlite(partial(sqlite3.connect, database, check_same_thread=False), 64)
+        connection._thread.daemon = True  # as SQLAlchemy does: a forgotten connection must not hold up exit
+        return await connection
+
+    return connect
+
+
 def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -92,10 +123,14 @@ class Database:
         driver_url = async_url(url)
         if self.sqlite:
             ensure_sqlite_folder(url)
-            self._reader = create_async_engine(driver_url, poolclass=AsyncAdaptedQueuePool, pool_size=4, max_overflow=0)
-            self._writer = create_async_engine(
-                driver_url, poolclass=AsyncAdaptedQueuePool, pool_size=1, max_overflow=0, pool_timeout=60
+            connect = _sqlite_connector(url)
+            self._reader = create_async_engine(
+                driver_url, poolclass=AsyncAdaptedQueuePool, pool_size=4, max_overflow=0, async_creator=connect
             )
+            self._writer = create_async_engine(
+                driver_url, poolclass=AsyncAdaptedQueuePool, pool_size=1, max_overflow=0, pool_timeout=60,
+                async_creator=connect,
+            )  # fmt: skip
             _configure_sqlite(self._reader, immediate=False)
             _configure_sqlite(self._writer, immediate=True)
         else:

@@ -10,15 +10,17 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from linq_server.store.database import async_url
+from linq_server.store.migrate import one_migration_at_a_time
 from linq_server.store.schema import metadata
 
 config = context.config
 
 
 def _run(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
-    with context.begin_transaction():
-        context.run_migrations()
+    with one_migration_at_a_time(connection):
+        context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
 
 
 async def _run_async() -> None:
