@@ -16,11 +16,16 @@ from linq_server import __version__
 from linq_server.api import (
     attachment_files,
     attachments,
+    capability,
     chats,
+    contact_cards,
     participants,
     phone_numbers,
     relay,
     sandbox,
+    sandbox_lines,
+    sandbox_typing,
+    typing,
     webhook_logs,
     webhook_subscriptions,
 )
@@ -72,12 +77,12 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False, cl
     app.state.participant_desk = ParticipantDesk(services)
     app.state.relay_hub = relay_hub
     install_error_handlers(app)
-    for module in (phone_numbers, chats, participants, webhook_subscriptions, attachments):
+    for module in (phone_numbers, chats, participants, webhook_subscriptions):
         app.include_router(module.router, prefix=API_PREFIX)
-    app.include_router(sandbox.router)
-    app.include_router(relay.router)
-    app.include_router(webhook_logs.router)
-    app.include_router(attachment_files.router)
+    for module in (attachments, typing, contact_cards, capability):
+        app.include_router(module.router, prefix=API_PREFIX)
+    for module in (sandbox, sandbox_lines, sandbox_typing, relay, webhook_logs, attachment_files):
+        app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:
