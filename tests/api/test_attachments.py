@@ -203,3 +203,25 @@ async def test_attachment_routes_need_a_key(world: World) -> None:
         headers={"Authorization": ""},
     )
     assert_envelope(response, 401, 2004)
+
+
+async def test_bytes_that_could_not_be_removed_at_once_are_purged_by_the_job(world: World) -> None:
+    created = await offer(world)
+    await put(world, created)
+    storage = world.services.storage
+    real_delete = storage.delete
+    failures = []
+
+    async def storage_down(key: str) -> None:
+        failures.append(key)
+        raise OSError("storage unavailable")
+
+    storage.delete = storage_down  # type: ignore[method-assign]
+    try:
+        assert (await world.http.delete(f"/v3/attachments/{created['attachment_id']}")).status_code == 204
+    finally:
+        storage.delete = real_delete  # type: ignore[method-assign]
+    assert len(failures) == 1 and len(stored_files(world)) == 1
+    assert_envelope(await world.http.get(created["download_url"]), 404, 2003)  # gone for everyone already
+    await world.worker.run_until_idle()
+    assert stored_files(world) == []
