@@ -1,7 +1,8 @@
 """Our line's typing indicator in a chat (api-core §11).
 
 Shown only on iMessage chats (RCS and SMS chats accept the call and show nothing), for about 90 s
-after each start on the injected clock, until stopped, or until our line sends into the chat.
+after each start on the injected clock, until stopped, or until our line sends into the chat (the
+send path calls ``store.typing_indicators.clear`` in its transaction).
 """
 
 from __future__ import annotations
@@ -9,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
-
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from linq_server.clock import Clock
 from linq_server.domain.chat_access import open_chat
@@ -53,11 +52,6 @@ async def stop_typing(ctx: TypingContext, partner_id: str, chat_id: str) -> None
     async with ctx.db.write() as conn:
         chat = await open_chat(ctx.db, conn, partner_id, chat_id)
         await store.clear(conn, chat.id)
-
-
-async def clear_on_send(conn: AsyncConnection, chat_id: str) -> None:
-    """Our line sent into the chat: the indicator goes (call in the send's transaction)."""
-    await store.clear(conn, chat_id)
 
 
 async def typing_state(ctx: TypingContext, partner_id: str, chat_id: str) -> TypingState:
