@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -11,7 +9,7 @@ from pydantic import BaseModel, Field
 from linq_server.api.deps import App, CurrentPartner
 from linq_server.api.fields import Text
 from linq_server.domain import capability
-from linq_server.domain.capability import CapabilityAnswer
+from linq_server.shapes.capability import answer_json
 
 router = APIRouter(tags=["Capability"])
 
@@ -19,16 +17,6 @@ router = APIRouter(tags=["Capability"])
 class CheckBody(BaseModel):
     address: Text
     sender: Text | None = Field(default=None, alias="from")
-
-
-def answer_json(answer: CapabilityAnswer) -> dict[str, Any]:
-    """HandleCheckResponse: ``reason`` only on a negative answer, ``selected_service`` only when known."""
-    body: dict[str, Any] = {"address": answer.address, "available": answer.available}
-    if answer.reason is not None:
-        body["reason"] = answer.reason
-    if answer.selected_service is not None:
-        body["selected_service"] = answer.selected_service
-    return body
 
 
 @router.post("/v3/capability/check_imessage", summary="Can this address get iMessage?", response_model=None)

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
-from linq_server.clock import Clock
 from linq_server.domain.attachment_errors import (
     AttachmentAlreadyUploaded,
     AttachmentNotFound,
@@ -27,13 +26,13 @@ from linq_server.domain.attachment_rules import (
     check_upload_headers,
     check_upload_size,
 )
+from linq_server.domain.context import DomainContext
 from linq_server.domain.ids import parse_id
 from linq_server.domain.signed_links import LinkSigner
-from linq_server.jobs.queue import JobQueue
 from linq_server.storage.base import IncompleteUpload, ObjectMissing, Storage
 from linq_server.store import attachments as store
-from linq_server.store.attachments import COMPLETE, PENDING, Attachment
-from linq_server.store.database import Database
+from linq_server.store.attachments import Attachment
+from linq_server.vocabulary import AttachmentStatus
 
 log = logging.getLogger("linq_server.attachments")
 
@@ -41,17 +40,8 @@ UPLOAD_LINK_LIFETIME = timedelta(minutes=15)
 PURGE_JOB = "attachment.purge"
 
 
-class AttachmentContext(Protocol):
-    """What attachments need: the database, the clock, the job queue, the byte store and the link signer."""
-
-    @property
-    def db(self) -> Database: ...
-
-    @property
-    def clock(self) -> Clock: ...
-
-    @property
-    def queue(self) -> JobQueue: ...
+class AttachmentContext(DomainContext, Protocol):
+    """Attachments also need the byte store and the signer of their links."""
 
     @property
     def storage(self) -> Storage: ...
@@ -85,8 +75,9 @@ async def create_attachment(
     now = ctx.clock.now()
     attachment = Attachment(
         id=str(uuid.uuid4()), partner_id=partner_id, filename=check_filename(filename),
-        content_type=check_content_type(content_type), size_bytes=check_upload_size(size_bytes), status=PENDING,
-        storage_key=None, upload_expires_at=now + UPLOAD_LINK_LIFETIME, created_at=now, completed_at=None,
+        content_type=check_content_type(content_type), size_bytes=check_upload_size(size_bytes),
+        status=AttachmentStatus.PENDING, storage_key=None, upload_expires_at=now + UPLOAD_LINK_LIFETIME,
+        created_at=now, completed_at=None,
     )  # fmt: skip
     async with ctx.db.write() as conn:
         await store.insert(conn, attachment)
@@ -152,7 +143,7 @@ async def receive_upload(
         attachment = await store.by_id(conn, attachment_id)
     if attachment is None:
         raise AttachmentNotFound()
-    if attachment.status == COMPLETE:
+    if attachment.status == AttachmentStatus.COMPLETE:
         # The bytes of a complete attachment never change: messages may already carry them.
         raise AttachmentAlreadyUploaded()
     check_upload_headers(
@@ -202,7 +193,7 @@ async def open_download(
     )
     if attachment is None or not allowed:
         raise AttachmentNotFound()
-    if attachment.status != COMPLETE or attachment.storage_key is None:
+    if attachment.status != AttachmentStatus.COMPLETE or attachment.storage_key is None:
         raise AttachmentNotReady()
     chunks = ctx.storage.read(attachment.storage_key)
     try:

@@ -7,30 +7,19 @@ setting (``PUT /sandbox/lines/{phone_number}``): a line without working RCS make
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
-from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from linq_server.carrier.base import SERVICE_ORDER, Carrier
-from linq_server.clock import Clock
+from linq_server.carrier.base import SERVICE_ORDER
 from linq_server.domain import throttles
+from linq_server.domain.context import DomainContext
 from linq_server.domain.errors import InvalidParameterValue, InvalidPhoneNumber, LinqError, PhoneNumberPermissionDenied
 from linq_server.domain.handles import parse_handle, parse_phone_number
 from linq_server.domain.service_selection import LINE_SERVICES
 from linq_server.store import partners as partner_store
 from linq_server.store import rate_windows, sandbox_lines
-from linq_server.store.database import Database
 from linq_server.store.partners import PhoneLine
-
-
-class RcsState(StrEnum):
-    """What ``check_rcs`` meets on a line (a sandbox setting; real lines have RCS enabled)."""
-
-    ENABLED = "enabled"
-    NOT_ENABLED = "not_enabled"
-    NO_ACCOUNT = "no_account"
-    CHECK_FAILS = "check_fails"
+from linq_server.vocabulary import RcsState
 
 
 class RcsNotEnabled(LinqError):
@@ -53,17 +42,6 @@ _SENDER_FAULTS: dict[str, type[LinqError]] = {
     RcsState.NO_ACCOUNT: NoRcsAccount,
     RcsState.CHECK_FAILS: RcsCheckFailed,
 }
-
-
-class CapabilityContext(Protocol):
-    @property
-    def db(self) -> Database: ...
-
-    @property
-    def clock(self) -> Clock: ...
-
-    @property
-    def carrier(self) -> Carrier: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +92,7 @@ async def _sending_line(conn: AsyncConnection, partner_id: str, sender: str | No
 
 
 async def check(
-    ctx: CapabilityContext, partner_id: str, checked: str, address: str, sender: str | None
+    ctx: DomainContext, partner_id: str, checked: str, address: str, sender: str | None
 ) -> CapabilityAnswer:
     """One capability check (``checked`` is iMessage or RCS), at most once per 10 s per address (429/1007)."""
     handle = check_rcs_address(address) if checked == "RCS" else parse_handle(address).value
@@ -133,7 +111,7 @@ async def check(
     return answer(checked, handle, recipient, line_services(line.line_type, rcs))
 
 
-async def set_line_rcs(ctx: CapabilityContext, partner_id: str, phone_number: str, rcs: str) -> str:
+async def set_line_rcs(ctx: DomainContext, partner_id: str, phone_number: str, rcs: str) -> str:
     """Sandbox: set what ``check_rcs`` meets on the partner's line."""
     if rcs not in set(RcsState):
         raise InvalidParameterValue(f"Invalid parameter value: rcs must be one of {', '.join(RcsState)}")
@@ -143,7 +121,7 @@ async def set_line_rcs(ctx: CapabilityContext, partner_id: str, phone_number: st
     return rcs
 
 
-async def line_rcs(ctx: CapabilityContext, partner_id: str, phone_number: str) -> str:
+async def line_rcs(ctx: DomainContext, partner_id: str, phone_number: str) -> str:
     async with ctx.db.read() as conn:
         _, rcs = await _sending_line(conn, partner_id, phone_number)
     return rcs

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from linq_server.clock import Clock
 from linq_server.domain import throttles
 from linq_server.domain.chat_access import open_chat
+from linq_server.domain.context import DomainContext
 from linq_server.domain.errors import InvalidParameterValue, LinqError, PhoneNumberPermissionDenied
 from linq_server.domain.handles import parse_phone_number
 from linq_server.domain.message_content import is_web_url
@@ -22,9 +21,7 @@ from linq_server.store import contact_cards as store
 from linq_server.store import partners as partner_store
 from linq_server.store import rate_windows
 from linq_server.store.contact_cards import ContactCard
-from linq_server.store.database import Database
 from linq_server.store.partners import PhoneLine
-from linq_server.webhooks.emitter import Emitter
 
 MAX_NAME_CHARS = 255
 MAX_IMAGE_URL_CHARS = 2048
@@ -37,17 +34,6 @@ class ContactCardNotFound(LinqError):
 class ContactCardExists(LinqError):
     status, code, default_message = 409, 2014, "A contact card already exists for this phone number"
     should_retry = False
-
-
-class ContactCardContext(Protocol):
-    @property
-    def db(self) -> Database: ...
-
-    @property
-    def clock(self) -> Clock: ...
-
-    @property
-    def emitter(self) -> Emitter: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +63,7 @@ async def _own_line(conn: AsyncConnection, partner_id: str, phone_number: str) -
     return line
 
 
-async def _take_write(ctx: ContactCardContext, conn: AsyncConnection, partner_id: str, line: PhoneLine) -> None:
+async def _take_write(ctx: DomainContext, conn: AsyncConnection, partner_id: str, line: PhoneLine) -> None:
     # Taken in the write's transaction: a refused write (409, 404) rolls it back and costs nothing.
     limit = throttles.CONTACT_CARD_WRITE
     now = ctx.clock.now()
@@ -88,7 +74,7 @@ async def _take_write(ctx: ContactCardContext, conn: AsyncConnection, partner_id
 
 
 async def create_card(
-    ctx: ContactCardContext, partner_id: str, phone_number: str, fields: CardFields, trace_id: str
+    ctx: DomainContext, partner_id: str, phone_number: str, fields: CardFields, trace_id: str
 ) -> ContactCard:
     """A line's first card; 409/2014 once it has one (update it instead). ``contact_card.created``."""
     check_fields(fields)
@@ -113,7 +99,7 @@ async def create_card(
 
 
 async def update_card(
-    ctx: ContactCardContext, partner_id: str, phone_number: str, fields: CardFields, trace_id: str
+    ctx: DomainContext, partner_id: str, phone_number: str, fields: CardFields, trace_id: str
 ) -> ContactCard:
     """Merge the given fields into the line's card (404/2012 when it has none). ``contact_card.updated``."""
     check_fields(fields)
@@ -145,7 +131,7 @@ async def update_card(
     return updated
 
 
-async def list_cards(ctx: ContactCardContext, partner_id: str, phone_number: str | None) -> list[ContactCard]:
+async def list_cards(ctx: DomainContext, partner_id: str, phone_number: str | None) -> list[ContactCard]:
     """The partner's cards, or one line's (404/2012 when that line has none)."""
     async with ctx.db.read() as conn:
         if phone_number is None:
@@ -157,7 +143,7 @@ async def list_cards(ctx: ContactCardContext, partner_id: str, phone_number: str
     return [card]
 
 
-async def share_card(ctx: ContactCardContext, partner_id: str, chat_id: str) -> None:
+async def share_card(ctx: DomainContext, partner_id: str, chat_id: str) -> None:
     """Share the chat's line's active card into the chat: 404/2012 without one, 429/1007 within 5 minutes."""
     now = ctx.clock.now()
     async with ctx.db.write() as conn:

@@ -9,23 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
-from linq_server.clock import Clock
 from linq_server.domain.chat_access import open_chat
+from linq_server.domain.context import DomainContext
 from linq_server.store import typing_indicators as store
-from linq_server.store.database import Database
 
 SHOWN_FOR = timedelta(seconds=90)
 SHOWN_ON = "iMessage"
-
-
-class TypingContext(Protocol):
-    @property
-    def db(self) -> Database: ...
-
-    @property
-    def clock(self) -> Clock: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +29,7 @@ def shows_typing(service: str) -> bool:
     return service == SHOWN_ON
 
 
-async def start_typing(ctx: TypingContext, partner_id: str, chat_id: str) -> None:
+async def start_typing(ctx: DomainContext, partner_id: str, chat_id: str) -> None:
     """Show the indicator for another ``SHOWN_FOR`` (each call refreshes it); a no-op off iMessage."""
     now = ctx.clock.now()
     async with ctx.db.write() as conn:
@@ -48,13 +38,13 @@ async def start_typing(ctx: TypingContext, partner_id: str, chat_id: str) -> Non
             await store.show(ctx.db, conn, chat.id, now, now + SHOWN_FOR)
 
 
-async def stop_typing(ctx: TypingContext, partner_id: str, chat_id: str) -> None:
+async def stop_typing(ctx: DomainContext, partner_id: str, chat_id: str) -> None:
     async with ctx.db.write() as conn:
         chat = await open_chat(ctx.db, conn, partner_id, chat_id)
         await store.clear(conn, chat.id)
 
 
-async def typing_state(ctx: TypingContext, partner_id: str, chat_id: str) -> TypingState:
+async def typing_state(ctx: DomainContext, partner_id: str, chat_id: str) -> TypingState:
     """What the other side sees now: whether our line is typing, and until when."""
     async with ctx.db.read() as conn:
         chat = await open_chat(ctx.db, conn, partner_id, chat_id)

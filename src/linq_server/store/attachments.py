@@ -9,8 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from linq_server.store.schema import attachments
-
-PENDING, COMPLETE, FAILED = "pending", "complete", "failed"
+from linq_server.vocabulary import AttachmentStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +19,7 @@ class Attachment:
     filename: str
     content_type: str
     size_bytes: int
-    status: str
+    status: AttachmentStatus
     storage_key: str | None
     upload_expires_at: datetime
     created_at: datetime
@@ -48,8 +47,8 @@ async def complete(conn: AsyncConnection, attachment_id: str, storage_key: str, 
     """Point the attachment at its uploaded bytes; False when it is gone or another upload completed it first."""
     result = await conn.execute(
         attachments.update()
-        .where(attachments.c.id == attachment_id, attachments.c.status != COMPLETE)
-        .values(status=COMPLETE, storage_key=storage_key, completed_at=now)
+        .where(attachments.c.id == attachment_id, attachments.c.status != AttachmentStatus.COMPLETE)
+        .values(status=AttachmentStatus.COMPLETE, storage_key=storage_key, completed_at=now)
     )
     return bool(result.rowcount == 1)
 
@@ -57,8 +56,8 @@ async def complete(conn: AsyncConnection, attachment_id: str, storage_key: str, 
 async def mark_failed(conn: AsyncConnection, attachment_id: str) -> None:
     await conn.execute(
         attachments.update()
-        .where(attachments.c.id == attachment_id, attachments.c.status == PENDING)
-        .values(status=FAILED)
+        .where(attachments.c.id == attachment_id, attachments.c.status == AttachmentStatus.PENDING)
+        .values(status=AttachmentStatus.FAILED)
     )
 
 
