@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Response
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, StrictInt
+from pydantic import BaseModel, Field, StrictInt
 
 from linq_server.api.deps import App, BaseUrl, CurrentPartner
-from linq_server.api.fields import Text
+from linq_server.api.json_response import JSONResponse
 from linq_server.domain import attachments
+from linq_server.domain.attachment_rules import MAX_FILENAME_CHARS
 from linq_server.shapes.attachments import attachment_json, upload_offer_json
 
 router = APIRouter(tags=["Attachments"])
 
 
 class CreateAttachmentBody(BaseModel):
-    filename: Text
-    content_type: Text
+    filename: Annotated[str, Field(max_length=MAX_FILENAME_CHARS)]
+    # Only the enumerated types pass (400/5004), so no longer value is ever stored.
+    content_type: str
     size_bytes: StrictInt
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from linq_server.api.deps import App, CurrentPartner
-from linq_server.api.fields import Text
+from linq_server.api.fields import Handle
+from linq_server.api.json_response import JSONResponse
 from linq_server.domain import capability
 from linq_server.shapes.capability import answer_json
 
@@ -15,8 +15,8 @@ router = APIRouter(tags=["Capability"])
 
 
 class CheckBody(BaseModel):
-    address: Text
-    sender: Text | None = Field(default=None, alias="from")
+    address: Handle
+    sender: Handle | None = Field(default=None, alias="from")
 
 
 @router.post("/v3/capability/check_imessage", summary="Can this address get iMessage?", response_model=None)

@@ -2,30 +2,35 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Response
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from linq_server.api.deps import App, CurrentPartner, TraceId
-from linq_server.api.fields import Text
+from linq_server.api.fields import Handle, Url
+from linq_server.api.json_response import JSONResponse
 from linq_server.domain import contact_cards
-from linq_server.domain.contact_cards import CardFields
+from linq_server.domain.contact_cards import MAX_NAME_CHARS, CardFields
 from linq_server.shapes.contact_cards import card_json
 
 router = APIRouter(tags=["Contact card"])
 
 
+CardName = Annotated[str, Field(max_length=MAX_NAME_CHARS)]
+
+
 class CreateCardBody(BaseModel):
-    phone_number: Text
-    first_name: Text
-    last_name: Text | None = None
-    image_url: Text | None = None
+    phone_number: Handle
+    first_name: CardName
+    last_name: CardName | None = None
+    image_url: Url | None = None
 
 
 class UpdateCardBody(BaseModel):
-    first_name: Text | None = None
-    last_name: Text | None = None
-    image_url: Text | None = None
+    first_name: CardName | None = None
+    last_name: CardName | None = None
+    image_url: Url | None = None
 
 
 @router.post("/v3/contact_card", summary="Create a line's contact card", response_model=None)

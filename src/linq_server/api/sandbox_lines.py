@@ -6,14 +6,14 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from linq_server.api.deps import App, CurrentPartner
-from linq_server.api.fields import Text
+from linq_server.api.fields import Name
 from linq_server.domain import capability
 
 router = APIRouter(tags=["Sandbox"])
 
 
 class LineBody(BaseModel):
-    rcs: Text
+    rcs: Name
 
 
 class LineState(BaseModel):
