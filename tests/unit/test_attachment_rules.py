@@ -24,7 +24,6 @@ from linq_server.domain.attachment_rules import (
     check_filename,
     check_upload_headers,
     check_upload_size,
-    check_url_media_size,
 )
 from linq_server.domain.capability import answer, line_services
 from linq_server.domain.contact_cards import CardFields, check_fields
@@ -76,12 +75,6 @@ def test_more_than_100_mb_is_5005(size: int) -> None:
 def test_less_than_one_byte_is_1005(size: int) -> None:
     with pytest.raises(InvalidParameterValue):
         check_upload_size(size)
-
-
-def test_media_by_url_is_at_most_10_mb() -> None:
-    assert check_url_media_size(10 * 1024 * 1024) == 10 * 1024 * 1024
-    with pytest.raises(FileTooLarge):
-        check_url_media_size(10 * 1024 * 1024 + 1)
 
 
 @given(st.text(min_size=1, max_size=255).filter(lambda name: name.strip() and name not in (".", "..")))

@@ -36,7 +36,6 @@ SUPPORTED_CONTENT_TYPES = frozenset(
     }
 )  # fmt: skip
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024
-MAX_URL_MEDIA_BYTES = 10 * 1024 * 1024
 MAX_FILENAME_CHARS = 255
 
 
@@ -59,13 +58,6 @@ def check_upload_size(size_bytes: int) -> int:
         raise FileTooLarge(f"File too large: an upload is at most {MAX_UPLOAD_BYTES} bytes (100 MB)")
     if size_bytes < 1:
         raise InvalidParameterValue("Invalid parameter value: size_bytes must be at least 1")
-    return size_bytes
-
-
-def check_url_media_size(size_bytes: int) -> int:
-    """Media sent by URL: at most 10 MB (400/5005)."""
-    if size_bytes > MAX_URL_MEDIA_BYTES:
-        raise FileTooLarge(f"File too large: media by URL is at most {MAX_URL_MEDIA_BYTES} bytes (10 MB)")
     return size_bytes
 
 
