@@ -57,7 +57,7 @@ def run(label: str, megabytes: int, extra_env: dict[str, str]) -> list[str]:
             "LINQ_SERVER_LOG_LEVEL": "WARNING", **extra_env,
         }  # fmt: skip
         with process(
-            ["-m", "linq_server", "serve", "--port", str(port)], f"{base}/healthz", env, timeout=120
+            ["-m", "linq_server", "serve", "--port", str(port)], f"{base}/healthz", env, start_limit=120
         ) as server:
             api = httpx.Client(base_url=f"{base}/api/partner", headers={"Authorization": f"Bearer {key}"}, timeout=600)
             size = megabytes * MB
