@@ -21,6 +21,7 @@ from linq_server.workers import build_worker
 from tests.support.databases import DatabaseFactory
 from tests.support.phones import new_phone
 from tests.support.receiver import Receiver
+from tests.support.s3 import S3Server
 
 
 @pytest.fixture(scope="session")
@@ -88,6 +89,14 @@ async def client(app: FastAPI, partner: PartnerAccount) -> AsyncIterator[httpx.A
         headers={"Authorization": f"Bearer {partner.api_key}"},
     ) as http:
         yield http
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """A real S3-compatible server (moto) in its own process, started once when a test asks for it."""
+    server = S3Server(tmp_path_factory.mktemp("s3")).start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

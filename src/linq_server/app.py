@@ -13,7 +13,22 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from linq_server import __version__
-from linq_server.api import chats, participants, phone_numbers, relay, sandbox, webhook_logs, webhook_subscriptions
+from linq_server.api import (
+    attachment_files,
+    attachments,
+    capability,
+    chats,
+    contact_cards,
+    participants,
+    phone_numbers,
+    relay,
+    sandbox,
+    sandbox_lines,
+    sandbox_typing,
+    typing,
+    webhook_logs,
+    webhook_subscriptions,
+)
 from linq_server.api.body_guard import BodyGuardMiddleware
 from linq_server.api.deps import KeyCache
 from linq_server.api.errors import install_error_handlers
@@ -64,9 +79,10 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False, cl
     install_error_handlers(app)
     for module in (phone_numbers, chats, participants, webhook_subscriptions):
         app.include_router(module.router, prefix=API_PREFIX)
-    app.include_router(sandbox.router)
-    app.include_router(relay.router)
-    app.include_router(webhook_logs.router)
+    for module in (attachments, typing, contact_cards, capability):
+        app.include_router(module.router, prefix=API_PREFIX)
+    for module in (sandbox, sandbox_lines, sandbox_typing, relay, webhook_logs, attachment_files):
+        app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     # The sandbox carrier: handle overrides file (JSON or YAML), and how long group operations take.
     sandbox_handles: Path | None = None
     carrier_delay_ms: int = 20
+    # Attachment bytes: unset = a directory under data_dir; file:///path; s3://bucket/prefix?endpoint=...
+    storage_url: str | None = None
 
     @field_validator("log_level")
     @classmethod

@@ -12,7 +12,10 @@ from linq_server.carrier.base import Carrier
 from linq_server.carrier.sandbox import SandboxCarrier, load_handles_file
 from linq_server.clock import Clock
 from linq_server.config import Settings
+from linq_server.domain.signed_links import LinkSigner
 from linq_server.jobs.queue import JobQueue
+from linq_server.storage import open_storage
+from linq_server.storage.base import Storage
 from linq_server.store.database import Database
 from linq_server.webhooks.emitter import Emitter
 from linq_server.webhooks.sender import WebhookSender
@@ -28,10 +31,13 @@ class Services:
     emitter: Emitter
     secrets: SecretBox
     carrier: Carrier
+    storage: Storage
+    links: LinkSigner
     sender: WebhookSender = field(default_factory=WebhookSender)
 
     async def close(self) -> None:
         await self.sender.close()
+        await self.storage.close()
         await self.db.close()
 
 
@@ -39,16 +45,19 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     clock = clock or Clock()
     db = Database(settings.database_url)
     queue = JobQueue(db, clock)
+    server_key = load_server_key(settings.secret_key, Path(settings.data_dir))
     return Services(
         settings=settings,
         db=db,
         clock=clock,
         queue=queue,
         emitter=Emitter(queue),
-        secrets=SecretBox(load_server_key(settings.secret_key, Path(settings.data_dir))),
+        secrets=SecretBox(server_key),
         carrier=SandboxCarrier(
             db,
             delay_seconds=settings.carrier_delay_ms / 1000,
             file_overrides=load_handles_file(settings.sandbox_handles),
         ),
+        storage=open_storage(settings.storage_url, Path(settings.data_dir)),
+        links=LinkSigner(server_key),
     )

@@ -92,3 +92,21 @@ class MessageStatus(StrEnum):
     RECEIVED = "received"
     READ = "read"
     FAILED = "failed"
+
+
+class AttachmentStatus(StrEnum):
+    """An attachment waits for its upload, then is complete; an upload that broke off leaves it failed
+    (a new upload within the link's life may still complete it)."""
+
+    PENDING = "pending"
+    COMPLETE = "complete"
+    FAILED = "failed"
+
+
+class RcsState(StrEnum):
+    """What ``check_rcs`` meets on a line (a sandbox setting; lines have RCS enabled unless set)."""
+
+    ENABLED = "enabled"
+    NOT_ENABLED = "not_enabled"
+    NO_ACCOUNT = "no_account"
+    CHECK_FAILS = "check_fails"

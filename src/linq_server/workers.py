@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from linq_server.domain.attachments import PURGE_JOB, purge_bytes
 from linq_server.domain.changes import CHANGE_JOB
 from linq_server.domain.chat_changes import ChatChanges
+from linq_server.jobs.handlers import EachJob
 from linq_server.jobs.worker import Worker
 from linq_server.services import Services
+from linq_server.store.jobs import Job
 from linq_server.webhooks.dispatcher import Dispatcher
 from linq_server.webhooks.emitter import DELIVER_JOB
 
@@ -16,9 +19,13 @@ def build_worker(services: Services, concurrency: int | None = None) -> Worker:
         services.db, services.clock, services.secrets, services.sender, production=not settings.sandbox,
         public_url=settings.public_url,
     )  # fmt: skip
+
+    async def purge(job: Job) -> None:
+        await purge_bytes(services.storage, job.payload["storage_key"])
+
     return Worker(
         services.queue,
-        {DELIVER_JOB: dispatcher, CHANGE_JOB: ChatChanges(services)},
+        {DELIVER_JOB: dispatcher, CHANGE_JOB: ChatChanges(services), PURGE_JOB: EachJob(purge)},
         concurrency=concurrency or settings.worker_concurrency,
         lease_seconds=settings.job_lease_seconds,
     )

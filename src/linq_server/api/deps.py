@@ -57,6 +57,20 @@ async def authenticated_partner(request: Request) -> Partner:
     return partner
 
 
+async def optional_partner(request: Request) -> Partner | None:
+    """The partner whose key came with the request, or None (no key or a wrong one): for routes open to links."""
+    try:
+        return await authenticated_partner(request)
+    except Unauthorized:
+        return None
+
+
+async def public_base_url(request: Request) -> str:
+    """Where links to this server start: ``LINQ_SERVER_PUBLIC_URL``, else the address the request came to."""
+    configured = (await services(request)).settings.public_url
+    return (configured or str(request.base_url)).rstrip("/")
+
+
 async def participant_desk(request: Request) -> ParticipantDesk:
     desk: ParticipantDesk = request.app.state.participant_desk
     return desk
@@ -66,3 +80,5 @@ CurrentPartner = Annotated[Partner, Depends(authenticated_partner)]
 App = Annotated[Services, Depends(services)]
 TraceId = Annotated[str, Depends(trace_id)]
 Desk = Annotated[ParticipantDesk, Depends(participant_desk)]
+MaybePartner = Annotated[Partner | None, Depends(optional_partner)]
+BaseUrl = Annotated[str, Depends(public_base_url)]

@@ -46,6 +46,10 @@ def envelope(error: LinqError, trace_id: str | None, headers: dict[str, str] | N
         body["trace_id"] = trace_id
     if error.should_retry is not None:
         headers["x-should-retry"] = "true" if error.should_retry else "false"
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        body["error"]["retry_after"] = retry_after
+        headers["retry-after"] = str(retry_after)
     return JSONResponse(body, status_code=error.status, headers=headers)
 
 

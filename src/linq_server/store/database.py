@@ -220,12 +220,25 @@ class Database:
         """Claim rows no other transaction holds (PostgreSQL); a no-op under SQLite's single writer."""
         return statement if self.sqlite else statement.with_for_update(skip_locked=True)
 
-    def upsert(self, table: sa.Table, values: dict[str, Any], keys: list[str]) -> Any:
-        """INSERT, or UPDATE the row with the same ``keys`` (one atomic statement on both databases)."""
+    def upsert(
+        self,
+        table: sa.Table,
+        values: dict[str, Any],
+        keys: list[str],
+        *,
+        changes: dict[str, Any] | None = None,
+        where: sa.ColumnElement[bool] | None = None,
+    ) -> Any:
+        """INSERT, or UPDATE the row with the same ``keys`` (one atomic statement on both databases).
+
+        The update sets the inserted values, or ``changes`` (expressions may read the existing row), and
+        only when ``where`` holds for the existing row: otherwise nothing changes and the rowcount is 0.
+        """
         insert = sqlite_insert if self.sqlite else postgresql_insert
         statement = insert(table).values(**values)
-        changes = {name: statement.excluded[name] for name in values if name not in keys}
-        return statement.on_conflict_do_update(index_elements=keys, set_=changes)
+        if changes is None:
+            changes = {name: statement.excluded[name] for name in values if name not in keys}
+        return statement.on_conflict_do_update(index_elements=keys, set_=changes, where=where)
 
     async def ping(self) -> bool:
         try:

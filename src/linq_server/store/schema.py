@@ -236,3 +236,66 @@ sandbox_handles = sa.Table(
     sa.Column("failing_operations", sa.JSON, nullable=False),
     sa.Column("updated_at", Timestamp(), nullable=False),
 )
+
+attachments = sa.Table(
+    "attachments",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("partner_id", sa.String(36), sa.ForeignKey("partners.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("filename", sa.Text, nullable=False),
+    sa.Column("content_type", sa.String(100), nullable=False),
+    sa.Column("size_bytes", sa.BigInteger, nullable=False),
+    # pending → complete; failed when an upload broke off (a new PUT may still complete it)
+    sa.Column("status", sa.String(16), nullable=False),
+    # Where the bytes are, once uploaded: each upload writes a key of its own, and the row names the winner.
+    sa.Column("storage_key", sa.Text, nullable=True),
+    sa.Column("upload_expires_at", Timestamp(), nullable=False),
+    sa.Column("created_at", Timestamp(), nullable=False),
+    sa.Column("completed_at", Timestamp(), nullable=True),
+    sa.Index("ix_attachments_partner", "partner_id", "created_at"),
+)
+
+typing_indicators = sa.Table(
+    "typing_indicators",
+    metadata,
+    sa.Column("chat_id", sa.String(36), sa.ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("started_at", Timestamp(), nullable=False),
+    # The indicator shows until then, unless stopped or cleared by a send first.
+    sa.Column("expires_at", Timestamp(), nullable=False),
+)
+
+contact_cards = sa.Table(
+    "contact_cards",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("partner_id", sa.String(36), sa.ForeignKey("partners.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("line_id", sa.String(36), sa.ForeignKey("phone_numbers.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("first_name", sa.Text, nullable=False),
+    sa.Column("last_name", sa.Text, nullable=True),
+    sa.Column("image_url", sa.Text, nullable=True),
+    sa.Column("is_active", sa.Boolean, nullable=False),
+    sa.Column("created_at", Timestamp(), nullable=False),
+    sa.Column("updated_at", Timestamp(), nullable=False),
+    sa.UniqueConstraint("line_id", name="uq_contact_cards_line"),
+    sa.Index("ix_contact_cards_partner", "partner_id"),
+)
+
+rate_limits = sa.Table(
+    "rate_limits",
+    metadata,
+    sa.Column("partner_id", sa.String(36), sa.ForeignKey("partners.id", ondelete="CASCADE"), primary_key=True),
+    # What is limited, e.g. "share_contact_card:<chat id>" or "check_rcs:<address>".
+    sa.Column("scope", sa.String(400), primary_key=True),
+    # A fixed window: calls counted since it started; a call after it ends starts a new one.
+    sa.Column("window_started_at", Timestamp(), nullable=False),
+    sa.Column("calls", sa.Integer, nullable=False),
+)
+
+sandbox_lines = sa.Table(
+    "sandbox_lines",
+    metadata,
+    sa.Column("line_id", sa.String(36), sa.ForeignKey("phone_numbers.id", ondelete="CASCADE"), primary_key=True),
+    # enabled | not_enabled | no_account | check_fails: what check_rcs meets on this line.
+    sa.Column("rcs", sa.String(16), nullable=False),
+    sa.Column("updated_at", Timestamp(), nullable=False),
+)
