@@ -73,13 +73,15 @@ def fresh_database(kind: str) -> Iterator[str]:
 
 
 @contextmanager
-def process(args: list[str], health_url: str, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+def process(
+    args: list[str], health_url: str, env: dict[str, str] | None = None, start_seconds: float = 30
+) -> Iterator[subprocess.Popen[bytes]]:
     proc = subprocess.Popen(
         [sys.executable, *args], env={**os.environ, **(env or {})},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + start_seconds
         while True:
             try:
                 httpx.get(health_url, timeout=1)

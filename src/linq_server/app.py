@@ -13,7 +13,17 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from linq_server import __version__
-from linq_server.api import chats, participants, phone_numbers, relay, sandbox, webhook_logs, webhook_subscriptions
+from linq_server.api import (
+    chats,
+    messages,
+    participants,
+    phone_numbers,
+    reactions,
+    relay,
+    sandbox,
+    webhook_logs,
+    webhook_subscriptions,
+)
 from linq_server.api.body_guard import BodyGuardMiddleware
 from linq_server.api.deps import KeyCache
 from linq_server.api.errors import install_error_handlers
@@ -62,7 +72,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False, cl
     app.state.participant_desk = ParticipantDesk(services)
     app.state.relay_hub = relay_hub
     install_error_handlers(app)
-    for module in (phone_numbers, chats, participants, webhook_subscriptions):
+    for module in (phone_numbers, chats, participants, messages, reactions, webhook_subscriptions):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(sandbox.router)
     app.include_router(relay.router)

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     # The sandbox carrier: handle overrides file (JSON or YAML), and how long group operations take.
     sandbox_handles: Path | None = None
     carrier_delay_ms: int = 20
+    # Messages per rolling minute per (line, recipient): Linq's documented limit; raise it for load tests.
+    messages_per_minute: int = 30
 
     @field_validator("log_level")
     @classmethod

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from linq_server.domain.changes import CHANGE_JOB
 from linq_server.domain.chat_changes import ChatChanges
+from linq_server.domain.devices import DEVICE_JOB
+from linq_server.domain.message_delivery import MessageDelivery
+from linq_server.domain.message_sending import SEND_JOB
 from linq_server.jobs.worker import Worker
 from linq_server.services import Services
 from linq_server.webhooks.dispatcher import Dispatcher
@@ -16,9 +19,15 @@ def build_worker(services: Services, concurrency: int | None = None) -> Worker:
         services.db, services.clock, services.secrets, services.sender, production=not settings.sandbox,
         public_url=settings.public_url,
     )  # fmt: skip
+    delivery = MessageDelivery(services, default_delay_seconds=settings.carrier_delay_ms / 1000)
     return Worker(
         services.queue,
-        {DELIVER_JOB: dispatcher, CHANGE_JOB: ChatChanges(services)},
+        {
+            DELIVER_JOB: dispatcher,
+            CHANGE_JOB: ChatChanges(services),
+            SEND_JOB: delivery.send,
+            DEVICE_JOB: delivery.device,
+        },
         concurrency=concurrency or settings.worker_concurrency,
         lease_seconds=settings.job_lease_seconds,
     )

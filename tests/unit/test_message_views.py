@@ -12,7 +12,7 @@ from linq.types.reaction_added_webhook_event import ReactionAddedWebhookEvent
 
 from linq_server.clock import isoformat
 from linq_server.domain.message_parts import check_content
-from linq_server.domain.message_views import (
+from linq_server.shapes.messages import (
     event_chat_json,
     message_edited_data,
     message_event_data,

@@ -24,6 +24,7 @@ from linq_server.domain.errors import (
     MissingRequiredField,
     ResourceNotFound,
 )
+from linq_server.domain.message_errors import RateLimited
 from linq_server.webhooks.errors import WebhookTargetRefused
 
 log = logging.getLogger("linq_server.api")
@@ -46,6 +47,9 @@ def envelope(error: LinqError, trace_id: str | None, headers: dict[str, str] | N
         body["trace_id"] = trace_id
     if error.should_retry is not None:
         headers["x-should-retry"] = "true" if error.should_retry else "false"
+    if isinstance(error, RateLimited):
+        body["error"]["retry_after"] = error.retry_after
+        headers["retry-after"] = str(error.retry_after)
     return JSONResponse(body, status_code=error.status, headers=headers)
 
 

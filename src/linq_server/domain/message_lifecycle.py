@@ -47,9 +47,12 @@ _TABLE: dict[tuple[str, Report], Transition] = {
 }
 
 
-def transition(status: str, report: Report, service: str) -> Transition | None:
-    """The move ``report`` makes from ``status`` on ``service``, or None when it changes nothing."""
-    if report not in RECEIPTS.get(service, frozenset()):
+def transition(status: str, report: Report, service: str, *, is_group: bool = False) -> Transition | None:
+    """The move ``report`` makes from ``status`` on ``service``, or None when it changes nothing.
+
+    Group messages have no read receipts: one ``message.delivered`` is their last event.
+    """
+    if report not in RECEIPTS.get(service, frozenset()) or (is_group and report == Report.READ):
         return None
     return _TABLE.get((status, report))
 

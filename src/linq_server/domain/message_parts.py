@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from linq_server.domain.errors import InvalidMessageContent, InvalidParameterValue
 from linq_server.domain.handles import parse_handle
+from linq_server.domain.media_types import MEDIA_TYPES
 from linq_server.domain.message_errors import (
     AppClipServiceUnsupported,
     IMessageOnlyContent,
@@ -38,26 +39,8 @@ EFFECTS = {
                          "happy_birthday", "echo", "spotlight"}),
     "bubble": frozenset({"slam", "loud", "gentle", "invisible"}),
 }  # fmt: skip
-# The media formats Linq sends (SDK MediaPartParam), by file extension.
-MEDIA_TYPES = {
-    "jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif", "heic": "image/heic",
-    "heif": "image/heif", "tif": "image/tiff", "tiff": "image/tiff", "bmp": "image/bmp",
-    "mp4": "video/mp4", "mov": "video/quicktime", "m4v": "video/x-m4v", "mpeg": "video/mpeg", "mpg": "video/mpeg",
-    "3gp": "video/3gpp",
-    "m4a": "audio/x-m4a", "mp3": "audio/mpeg", "aac": "audio/aac", "caf": "audio/x-caf", "wav": "audio/wav",
-    "aiff": "audio/aiff", "amr": "audio/amr",
-    "pdf": "application/pdf", "txt": "text/plain", "rtf": "application/rtf", "csv": "text/csv",
-    "doc": "application/msword",
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "xls": "application/vnd.ms-excel",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "ppt": "application/vnd.ms-powerpoint",
-    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-    "pages": "application/x-iwork-pages-sffpages", "numbers": "application/x-iwork-numbers-sffnumbers",
-    "key": "application/x-iwork-keynote-sffkey", "epub": "application/epub+zip", "zip": "application/zip",
-    "html": "text/html", "htm": "text/html", "vcf": "text/vcard", "ics": "text/calendar",
-}  # fmt: skip
 _ALONE = ("link", "imessage_app", "app_clip")
+_URL_IN_TEXT = re.compile(r"(?i)\b(?:https?://|www\.)\S+")
 _TEAM_ID = re.compile(r"[A-Z0-9]{10}")
 _LAYOUT_VISIBLE = ("caption", "subcaption", "trailing_caption", "trailing_subcaption", "image_url")
 _LAYOUT_FIELDS = (*_LAYOUT_VISIBLE, "image_title", "image_subtitle")
@@ -395,4 +378,12 @@ def has_url(content: MessageContent) -> bool:
     )
 
 
-_URL_IN_TEXT = re.compile(r"(?i)\b(?:https?://|www\.)\S+")
+def check_first_message(content: MessageContent) -> None:
+    """A new chat's first message (``POST /v3/chats``): no link part, no URL in any text, no reply_to,
+    no effect (400/1005)."""
+    if has_url(content):
+        raise InvalidParameterValue("The first message of a new chat cannot contain a link or a URL")
+    if content.reply_to is not None:
+        raise InvalidParameterValue("The first message of a new chat cannot be a reply")
+    if content.effect is not None:
+        raise InvalidParameterValue("The first message of a new chat cannot have an effect")

@@ -17,13 +17,13 @@ MESSAGES_PER_WINDOW = 30
 WINDOW = timedelta(seconds=60)
 
 
-def admit(recent: Sequence[datetime], now: datetime) -> list[datetime]:
-    """Admit one more send at ``now``; returns the window's sends including it (at most the limit).
+def admit(recent: Sequence[datetime], now: datetime, limit: int = MESSAGES_PER_WINDOW) -> list[datetime]:
+    """Admit one more send at ``now``; returns the window's sends including it (at most ``limit``).
 
     Raises ``RateLimited`` with the whole seconds until the oldest send in the window leaves it.
     """
     window = sorted(moment for moment in recent if now - moment < WINDOW)
-    if len(window) >= MESSAGES_PER_WINDOW:
-        frees_at = window[len(window) - MESSAGES_PER_WINDOW] + WINDOW
+    if len(window) >= limit:
+        frees_at = window[len(window) - limit] + WINDOW
         raise RateLimited(max(1, math.ceil((frees_at - now).total_seconds())))
     return [*window, now]

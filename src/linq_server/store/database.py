@@ -185,12 +185,20 @@ class Database:
         """Claim rows no other transaction holds (PostgreSQL); a no-op under SQLite's single writer."""
         return statement if self.sqlite else statement.with_for_update(skip_locked=True)
 
-    def upsert(self, table: sa.Table, values: dict[str, Any], keys: list[str]) -> Any:
-        """INSERT, or UPDATE the row with the same ``keys`` (one atomic statement on both databases)."""
+    def upsert(self, table: sa.Table, values: dict[str, Any], keys: list[str], update: list[str] | None = None) -> Any:
+        """INSERT, or UPDATE the row with the same ``keys`` (one atomic statement on both databases).
+
+        The update sets ``update`` (default: every value that is not a key).
+        """
         insert = sqlite_insert if self.sqlite else postgresql_insert
         statement = insert(table).values(**values)
-        changes = {name: statement.excluded[name] for name in values if name not in keys}
+        changes = {name: statement.excluded[name] for name in (update or values) if name not in keys}
         return statement.on_conflict_do_update(index_elements=keys, set_=changes)
+
+    def insert_or_ignore(self, table: sa.Table, rows: list[dict[str, Any]], keys: list[str]) -> Any:
+        """INSERT rows, skipping any whose ``keys`` already exist (waits for a concurrent insert of the same keys)."""
+        insert = sqlite_insert if self.sqlite else postgresql_insert
+        return insert(table).values(rows).on_conflict_do_nothing(index_elements=keys)
 
     async def ping(self) -> bool:
         try:
