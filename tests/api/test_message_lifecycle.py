@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
 from linq.types import Message
 from linq.types.chats import MessageSendResponse
 
-from linq_server.domain import devices, inbound
-from linq_server.store import sandbox_handles as handle_store
-from tests.conftest import World
+from linq_server.domain import inbound
+from tests.conftest import World, make_world
 from tests.support.messaging import Hooks, new_chat, send
 from tests.support.phones import new_phone
 from tests.support.receiver import Receiver
+
+
+@pytest.fixture
+async def world(fresh_database_url: str, tmp_path: Path) -> AsyncIterator[World]:
+    """Devices take 20 ms to receive a message, on the manual clock."""
+    async with make_world(fresh_database_url, tmp_path / "data", carrier_delay_ms=20) as made:
+        yield made
+
+
+async def device(world: World, handle: str, services: list[str] | None = None, **behaviour: object) -> None:
+    """Set a handle's device through the sandbox API."""
+    body = {"services": services or ["iMessage", "RCS", "SMS"], **behaviour}
+    response = await world.http.put(f"http://testserver/sandbox/handles/{handle}", json=body)
+    assert response.status_code == 200, response.text
 
 
 async def status(world: World, message_id: str) -> Message:
@@ -55,7 +72,7 @@ async def test_sent_delivered_then_read_when_the_recipient_reads(world: World, r
 async def test_auto_read_after_its_delay(world: World, receiver: Receiver) -> None:
     hooks = await Hooks.subscribe(world, receiver)
     iphone = new_phone(2)
-    await devices.set_device(world.services, world.partner.id, iphone, delivery_ms=500, auto_read_ms=2000)
+    await device(world, iphone, delivery_ms=500, auto_read_ms=2000)
     chat = await new_chat(world, [iphone])
     message_id = chat["message"]["id"]
     await hooks.settle()
@@ -72,13 +89,13 @@ async def test_auto_read_after_its_delay(world: World, receiver: Receiver) -> No
 async def test_an_offline_device_gets_the_message_when_it_is_back(world: World, receiver: Receiver) -> None:
     hooks = await Hooks.subscribe(world, receiver)
     iphone = new_phone(3)
-    await devices.set_device(world.services, world.partner.id, iphone, offline=True)
+    await device(world, iphone, offline=True)
     chat = await new_chat(world, [iphone])
     message_id = chat["message"]["id"]
     await hooks.settle()
     await hooks.settle(advance=240)
     assert (await status(world, message_id)).delivery_status == "sent"
-    await devices.set_device(world.services, world.partner.id, iphone, offline=False, delivery_ms=100)
+    await device(world, iphone, offline=False, delivery_ms=100)
     await hooks.settle(advance=0.1)
     assert (await status(world, message_id)).delivery_status == "delivered"
     await receiver.wait_for_async(3)
@@ -88,9 +105,7 @@ async def test_an_offline_device_gets_the_message_when_it_is_back(world: World, 
 async def test_a_failing_device_fails_the_message_with_4001(world: World, receiver: Receiver) -> None:
     hooks = await Hooks.subscribe(world, receiver)
     iphone = new_phone(4)
-    async with world.services.db.write() as conn:
-        await handle_store.put_handle_override(world.services.db, conn, world.partner.id, iphone,
-                                             ["iMessage", "RCS", "SMS"], ["deliver"], world.clock.now())  # fmt: skip
+    await device(world, iphone, failing_operations=["deliver"])
     chat = await new_chat(world, [iphone])
     message_id = chat["message"]["id"]
     await hooks.settle()
@@ -105,7 +120,7 @@ async def test_a_failing_device_fails_the_message_with_4001(world: World, receiv
 async def test_sms_has_no_read_receipt(world: World, receiver: Receiver) -> None:
     hooks = await Hooks.subscribe(world, receiver)
     basic_phone = new_phone(9)
-    await devices.set_device(world.services, world.partner.id, basic_phone, auto_read_ms=0)
+    await device(world, basic_phone, ["SMS"], auto_read_ms=0)
     chat = await new_chat(world, [basic_phone])
     assert chat["service"] == "SMS"
     message_id = chat["message"]["id"]
@@ -121,7 +136,7 @@ async def test_a_group_message_is_delivered_once_and_has_no_read_receipt(world: 
     hooks = await Hooks.subscribe(world, receiver)
     members = [new_phone(1), new_phone(2), new_phone(3)]
     for i, member in enumerate(members):
-        await devices.set_device(world.services, world.partner.id, member, delivery_ms=100 * (i + 1), auto_read_ms=0)
+        await device(world, member, delivery_ms=100 * (i + 1), auto_read_ms=0)
     chat = await new_chat(world, members)
     message_id = chat["message"]["id"]
     await hooks.settle()
