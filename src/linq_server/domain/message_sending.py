@@ -61,7 +61,6 @@ class Outbound:
 
     message: MessageRow
     sender: dict[str, object]
-    replayed: bool
 
 
 def check_attachments(content: MessageContent) -> None:
@@ -163,7 +162,7 @@ async def send_to_chat(
             earlier = await replay(ctx, conn, partner_id, content.idempotency_key)
             if earlier is None:
                 raise
-            return await _outbound(ctx, conn, earlier, replayed=True)
+            return await _outbound(ctx, conn, earlier)
 
 
 async def send_into(
@@ -182,19 +181,19 @@ async def send_into(
             raise ChatNotFound()
         earlier = await replay(ctx, conn, partner_id, content.idempotency_key)
         if earlier is not None:
-            return await _outbound(ctx, conn, earlier, replayed=True)
+            return await _outbound(ctx, conn, earlier)
         check_open(chat, (await change_store.queued_changes(conn, [chat.id]))[chat.id])
         members = (await participant_store.participants_of(conn, [chat.id]))[chat.id]
         message = await record_outbound(
             ctx, conn, chat, members, content, service=service, override_optout=override_optout, trace_id=trace_id
         )
         me = next(p for p in members if p.is_me)
-        return Outbound(message, handle_json(chat, me), replayed=False)
+        return Outbound(message, handle_json(chat, me))
 
 
-async def _outbound(ctx: DomainContext, conn: AsyncConnection, message: MessageRow, *, replayed: bool) -> Outbound:
+async def _outbound(ctx: DomainContext, conn: AsyncConnection, message: MessageRow) -> Outbound:
     chat = await chat_store.chat_of(ctx.db, conn, message.partner_id, message.chat_id)
     assert chat is not None, "a message's chat exists while the message does"
     members = (await participant_store.participants_of(conn, [chat.id]))[chat.id]
     me = next(p for p in members if p.is_me)
-    return Outbound(message, handle_json(chat, me), replayed)
+    return Outbound(message, handle_json(chat, me))
