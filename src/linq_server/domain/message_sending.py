@@ -147,13 +147,15 @@ async def send_to_chat(
     content = check_content(raw_message)
     check_attachments(content)
     chat_key = parse_id(chat_id, ChatNotFound)
-    async with ctx.db.read() as conn:
-        chat = await chat_store.chat_of(ctx.db, conn, partner_id, chat_key)
-        if chat is None:
-            raise ChatNotFound()
-        members = (await participant_store.participants_of(conn, [chat.id]))[chat.id]
-    recipients = [p.handle for p in members if not p.is_me and p.status == ParticipantStatus.ACTIVE]
-    service = await message_service(ctx, chat, recipients, content.preferred_service)
+    service = None  # the chat's, unless another is asked for (then it costs a look at the recipients first)
+    if content.preferred_service is not None:
+        async with ctx.db.read() as conn:
+            chat = await chat_store.chat_of(ctx.db, conn, partner_id, chat_key)
+            if chat is None:
+                raise ChatNotFound()
+            members = (await participant_store.participants_of(conn, [chat.id]))[chat.id]
+        recipients = [p.handle for p in members if not p.is_me and p.status == ParticipantStatus.ACTIVE]
+        service = await message_service(ctx, chat, recipients, content.preferred_service)
     try:
         return await send_into(ctx, partner_id, chat_key, content, service, override_optout, trace_id)
     except IntegrityError:
@@ -170,11 +172,13 @@ async def send_into(
     partner_id: str,
     chat_id: str,
     content: MessageContent,
-    service: str,
+    service: str | None,
     override_optout: bool,
     trace_id: str,
 ) -> Outbound:
-    """Record ``content`` into the partner's chat under its lock, or replay the message its key already sent."""
+    """Record ``content`` into the partner's chat under its lock, or replay the message its key already sent.
+
+    ``service`` None sends on the chat's service."""
     async with ctx.db.write() as conn:
         chat = await chat_store.chat_of(ctx.db, conn, partner_id, chat_id, lock=True)
         if chat is None:
@@ -185,7 +189,14 @@ async def send_into(
         check_open(chat, (await change_store.queued_changes(conn, [chat.id]))[chat.id])
         members = (await participant_store.participants_of(conn, [chat.id]))[chat.id]
         message = await record_outbound(
-            ctx, conn, chat, members, content, service=service, override_optout=override_optout, trace_id=trace_id
+            ctx,
+            conn,
+            chat,
+            members,
+            content,
+            service=service or chat.service,
+            override_optout=override_optout,
+            trace_id=trace_id,
         )
         me = next(p for p in members if p.is_me)
         return Outbound(message, handle_json(chat, me))
