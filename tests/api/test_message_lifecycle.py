@@ -9,8 +9,9 @@ import pytest
 from linq.types import Message
 from linq.types.chats import MessageSendResponse
 
+from linq_server.config import Settings
 from linq_server.domain import inbound
-from tests.conftest import World, make_world
+from tests.conftest import World, open_world
 from tests.support.messaging import Hooks, new_chat, send
 from tests.support.phones import new_phone
 from tests.support.receiver import Receiver
@@ -19,7 +20,8 @@ from tests.support.receiver import Receiver
 @pytest.fixture
 async def world(fresh_database_url: str, tmp_path: Path) -> AsyncIterator[World]:
     """Devices take 20 ms to receive a message, on the manual clock."""
-    async with make_world(fresh_database_url, tmp_path / "data", carrier_delay_ms=20) as made:
+    settings = Settings(database_url=fresh_database_url, data_dir=tmp_path / "data", carrier_delay_ms=20)
+    async with open_world(settings) as made:
         yield made
 
 

@@ -275,7 +275,9 @@ def _part(part: object, attachment_ids: list[str]) -> dict[str, Any]:
 def check_parts(parts: object) -> tuple[list[dict[str, Any]], list[str]]:
     """Rules P1-P7 of api-core §13.3 (400/1004) and each part's own; returns the parts and the
     attachment ids they reference."""
-    if not isinstance(parts, list) or not parts:
+    if parts is not None and not isinstance(parts, list):
+        raise InvalidParameterValue("parts must be a list")  # the request's shape, not the message's content
+    if not parts:
         raise InvalidMessageContent("parts must list at least one part")
     if len(parts) > MAX_PARTS:
         raise InvalidMessageContent(f"A message has at most {MAX_PARTS} parts")
