@@ -19,8 +19,10 @@ from linq_server.api import (
     capability,
     chats,
     contact_cards,
+    messages,
     participants,
     phone_numbers,
+    reactions,
     relay,
     sandbox,
     sandbox_lines,
@@ -77,7 +79,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False, cl
     app.state.participant_desk = ParticipantDesk(services)
     app.state.relay_hub = relay_hub
     install_error_handlers(app)
-    for module in (phone_numbers, chats, participants, webhook_subscriptions):
+    for module in (phone_numbers, chats, participants, messages, reactions, webhook_subscriptions):
         app.include_router(module.router, prefix=API_PREFIX)
     for module in (attachments, typing, contact_cards, capability):
         app.include_router(module.router, prefix=API_PREFIX)

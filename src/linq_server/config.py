@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     carrier_delay_ms: int = 20
     # Attachment bytes: unset = a directory under data_dir; file:///path; s3://bucket/prefix?endpoint=...
     storage_url: str | None = None
+    # Messages per rolling minute per (line, recipient): Linq's documented limit; raise it for load tests.
+    messages_per_minute: int = 30
 
     @field_validator("log_level")
     @classmethod

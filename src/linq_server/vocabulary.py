@@ -37,6 +37,8 @@ class CarrierOperation(StrEnum):
     LEAVE = "leave"
     RENAME = "rename"
     SET_ICON = "set_icon"
+    # A recipient's device receiving a message (failing it fails the message with code 4001).
+    DELIVER = "deliver"
 
 
 _OPERATION_OF = {

@@ -5,6 +5,9 @@ from __future__ import annotations
 from linq_server.domain.attachments import PURGE_JOB, purge_bytes
 from linq_server.domain.changes import CHANGE_JOB
 from linq_server.domain.chat_changes import ChatChanges
+from linq_server.domain.devices import DEVICE_JOB
+from linq_server.domain.message_delivery import MessageDelivery
+from linq_server.domain.message_sending import SEND_JOB
 from linq_server.jobs.handlers import EachJob
 from linq_server.jobs.worker import Worker
 from linq_server.services import Services
@@ -23,9 +26,16 @@ def build_worker(services: Services, concurrency: int | None = None) -> Worker:
     async def purge(job: Job) -> None:
         await purge_bytes(services.storage, job.payload["storage_key"])
 
+    delivery = MessageDelivery(services, default_delay_seconds=settings.carrier_delay_ms / 1000)
     return Worker(
         services.queue,
-        {DELIVER_JOB: dispatcher, CHANGE_JOB: ChatChanges(services), PURGE_JOB: EachJob(purge)},
+        {
+            DELIVER_JOB: dispatcher,
+            CHANGE_JOB: ChatChanges(services),
+            SEND_JOB: delivery.send,
+            DEVICE_JOB: delivery.device,
+            PURGE_JOB: EachJob(purge),
+        },
         concurrency=concurrency or settings.worker_concurrency,
         lease_seconds=settings.job_lease_seconds,
     )

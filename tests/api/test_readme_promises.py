@@ -65,9 +65,15 @@ async def test_a_partners_override_wins_over_the_file_and_stays_with_that_partne
     async with open_world(settings) as world:
         other = await make_partner(world.services.db)
         await sandbox(world, handle, services=["SMS"], failing_operations=["add"])
-        assert await sandbox(world, handle) == {"handle": handle, "services": ["SMS"], "failing_operations": ["add"]}
+        device = {"delivery_ms": None, "auto_read_ms": None, "offline": False}
+        assert await sandbox(world, handle) == {
+            "handle": handle,
+            "services": ["SMS"],
+            "failing_operations": ["add"],
+            **device,
+        }
         theirs = await sandbox(world, handle, other.api_key)
-        assert theirs == {"handle": handle, "services": ["RCS", "SMS"], "failing_operations": []}
+        assert theirs == {"handle": handle, "services": ["RCS", "SMS"], "failing_operations": [], **device}
         # The other partner's chat with that handle is built from the file, not from our override.
         body = {
             "from": other.lines[0],

@@ -27,9 +27,9 @@ from linq_server.domain.attachment_rules import (
 )
 from linq_server.domain.capability import answer, line_services
 from linq_server.domain.contact_cards import CardFields, check_fields
-from linq_server.domain.errors import InvalidParameterValue
+from linq_server.domain.errors import InvalidParameterValue, RateLimited
 from linq_server.domain.signed_links import LinkSigner
-from linq_server.domain.throttles import RateLimited, check_window
+from linq_server.domain.throttles import check_window
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 IPHONE, ANDROID, BASIC, APPLE_ID = (

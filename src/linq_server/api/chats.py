@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from linq_server.api.deps import App, CurrentPartner, TraceId
-from linq_server.api.fields import DisplayName, Handle, IdempotencyKey, Url
+from linq_server.api.fields import DisplayName, Handle, Url
 from linq_server.api.json_response import JSONResponse
 from linq_server.domain import chats
 from linq_server.shapes.chats import chat_json, created_chat_json
@@ -18,19 +18,10 @@ router = APIRouter(tags=["Chats"])
 Service = Literal["iMessage", "SMS", "RCS"]
 
 
-class MessageContent(BaseModel):
-    parts: list[Any] | None = None
-    experience: dict[str, Any] | None = None
-    effect: dict[str, Any] | None = None
-    reply_to: dict[str, Any] | None = None
-    preferred_service: Service | None = None
-    idempotency_key: IdempotencyKey | None = None
-
-
 class CreateChatBody(BaseModel):
     sender: Handle = Field(alias="from")
     to: list[Handle]  # its length is a domain rule (31), counted before repeats merge
-    message: MessageContent
+    message: dict[str, Any]  # its rules are the domain's (message_parts.check_content)
     override_optout: bool | None = None
 
 
@@ -46,13 +37,9 @@ def accepted(message: str, trace_id: str) -> JSONResponse:
 
 @router.post("/v3/chats", summary="Create a chat and send its first message", response_model=None)
 async def create_chat(body: CreateChatBody, app: App, partner: CurrentPartner, trace_id: TraceId) -> JSONResponse:
-    content = body.message
     created = await chats.create_chat(
-        app, partner.id, sender=body.sender, to=body.to, trace_id=trace_id,
-        message=chats.MessageRequest(
-            parts=content.parts, effect=content.effect, reply_to=content.reply_to,
-            preferred_service=content.preferred_service, has_experience=content.experience is not None,
-        ),
+        app, partner.id, sender=body.sender, to=body.to, message=body.message,
+        override_optout=bool(body.override_optout), trace_id=trace_id,
     )  # fmt: skip
     return JSONResponse(
         {"chat": created_chat_json(created.view, created.message)}, status_code=201 if created.is_new else 200

@@ -11,7 +11,7 @@ from typing import Annotated
 from pydantic import Field
 
 from linq_server.domain.handles import MAX_HANDLE_CHARS
-from linq_server.domain.message_content import MAX_URL_CHARS
+from linq_server.domain.message_parts import MAX_URL_CHARS
 from linq_server.domain.webhook_subscriptions import MAX_HEADER_NAME
 
 MAX_IDEMPOTENCY_KEY_CHARS = 255  # Linq: message.idempotency_key maxLength 255

@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 from linq_server.api.deps import App, CurrentPartner
 from linq_server.api.fields import Names
-from linq_server.domain import sandbox
+from linq_server.domain import devices, sandbox
 
 router = APIRouter(tags=["Sandbox"])
 
@@ -15,21 +15,36 @@ router = APIRouter(tags=["Sandbox"])
 class HandleBody(BaseModel):
     services: Names
     failing_operations: Names = []
+    delivery_ms: int | None = None
+    auto_read_ms: int | None = None
+    offline: bool = False
 
 
 class HandleState(BaseModel):
     handle: str
     services: list[str]
     failing_operations: list[str]
+    delivery_ms: int | None
+    auto_read_ms: int | None
+    offline: bool
 
 
 @router.put("/sandbox/handles/{handle}", summary="Set a simulated handle's services and faults")
 async def put_handle(handle: str, body: HandleBody, app: App, partner: CurrentPartner) -> HandleState:
-    value, services, failing = await sandbox.set_handle(app, partner.id, handle, body.services, body.failing_operations)
-    return HandleState(handle=value, services=services, failing_operations=failing)
+    value, _services, _failing = await sandbox.set_handle(
+        app, partner.id, handle, body.services, body.failing_operations
+    )
+    await devices.set_device(
+        app, partner.id, value, delivery_ms=body.delivery_ms, auto_read_ms=body.auto_read_ms, offline=body.offline
+    )
+    return await get_handle(value, app, partner)
 
 
 @router.get("/sandbox/handles/{handle}", summary="What a simulated handle can receive")
 async def get_handle(handle: str, app: App, partner: CurrentPartner) -> HandleState:
     value, services, failing = await sandbox.describe_handle(app, partner.id, handle)
-    return HandleState(handle=value, services=services, failing_operations=failing)
+    device = (await devices.devices_of(app, partner.id, [value]))[value]
+    return HandleState(
+        handle=value, services=services, failing_operations=failing, delivery_ms=device.delivery_ms,
+        auto_read_ms=device.auto_read_ms, offline=device.offline,
+    )  # fmt: skip

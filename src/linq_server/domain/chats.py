@@ -7,7 +7,6 @@ import binascii
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -18,7 +17,6 @@ from linq_server.domain.errors import (
     CannotUpdateDirectChat,
     ChatBeingCreated,
     ChatNotFound,
-    InvalidMessageContent,
     InvalidParameterValue,
     MissingRequiredField,
     NotAGroupChat,
@@ -28,7 +26,8 @@ from linq_server.domain.errors import (
 )
 from linq_server.domain.handles import parse_handle, parse_phone_number
 from linq_server.domain.ids import parse_id
-from linq_server.domain.message_content import check_first_message, check_parts, is_web_url
+from linq_server.domain.message_parts import check_content, check_first_message, is_web_url
+from linq_server.domain.message_sending import SendContext, check_attachments, record_outbound, replay
 from linq_server.domain.service_selection import select_service
 from linq_server.shapes import chat_events as events
 from linq_server.store import changes as change_store
@@ -40,19 +39,10 @@ from linq_server.store.changes import Change
 from linq_server.store.chats import ChatRow
 from linq_server.store.messages import MessageRow
 from linq_server.store.participants import Participant
-from linq_server.vocabulary import ChangeKind, MessageStatus, ParticipantStatus
+from linq_server.vocabulary import ChangeKind, ParticipantStatus
 
 MAX_RECIPIENTS = 31
 MIN_ACTIVE_TO_LEAVE = 4
-
-
-@dataclass(frozen=True, slots=True)
-class MessageRequest:
-    parts: Any
-    effect: dict[str, Any] | None = None
-    reply_to: dict[str, Any] | None = None
-    preferred_service: str | None = None
-    has_experience: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +72,7 @@ async def interactable_chat(
     return chat, queued
 
 
-def _recipients(to: list[str]) -> list[str]:
+def recipients_of(to: list[str]) -> list[str]:
     # Counted as sent, before repeats merge: 10,000 copies of one handle are not a DM.
     if not 1 <= len(to) <= MAX_RECIPIENTS:
         raise InvalidParameterValue(f"to must list 1 to {MAX_RECIPIENTS} handles")
@@ -90,34 +80,49 @@ def _recipients(to: list[str]) -> list[str]:
 
 
 async def create_chat(
-    ctx: DomainContext, partner_id: str, *, sender: str, to: list[str], message: MessageRequest, trace_id: str
+    ctx: SendContext,
+    partner_id: str,
+    *,
+    sender: str,
+    to: list[str],
+    message: object,
+    override_optout: bool,
+    trace_id: str,
+    first_message_rules: bool = True,
 ) -> CreatedChat:
     """Find the chat between ``sender`` and exactly ``to`` (or start one) and send ``message`` into it.
 
     A chat is reused unless it was named, its membership changed, or the line left it. Only a new
-    chat's first message obeys the first-message rules (no links or URLs, no reply, no effect).
+    chat's first message obeys the first-message rules (no links or URLs, no reply, no effect), unless
+    ``first_message_rules`` is off (``POST /v3/messages``). A repeated idempotency key answers with the
+    message it sent and its chat.
     """
     line_number = parse_phone_number(sender)
-    recipients = _recipients(to)
+    recipients = recipients_of(to)
     if line_number in recipients:
         raise InvalidParameterValue("A chat cannot include its own line in to")
-    if message.has_experience:
-        raise InvalidMessageContent("experience messages are not supported by this server; send parts")
-    parts = check_parts(message.parts)
+    content = check_content(message)
+    check_attachments(content)
     async with ctx.db.read() as conn:
         line = await partner_store.line_by_number(conn, line_number)
     if line is None or line.partner_id != partner_id:
         raise PhoneNumberPermissionDenied()
     reachable = await ctx.carrier.reachability(partner_id, recipients)
-    service = select_service(reachable.values(), line.line_type, message.preferred_service)
+    service = select_service(reachable.values(), line.line_type, content.preferred_service)
     recipient_key = ",".join(sorted(recipients))
     now = ctx.clock.now()
 
     async with ctx.db.write() as conn:
+        earlier = await replay(ctx, conn, partner_id, content.idempotency_key)
+        if earlier is not None:
+            chat = await chat_store.chat_of(ctx.db, conn, partner_id, earlier.chat_id)
+            assert chat is not None, "a message's chat exists while the message does"
+            return CreatedChat(await load_view(conn, chat), earlier, False)
         chat = await chat_store.reusable_chat(conn, partner_id, line_number, recipient_key)
         is_new = chat is None
+        if chat is None and first_message_rules:
+            check_first_message(content)
         if chat is None:
-            check_first_message(parts, has_reply_to=message.reply_to is not None, has_effect=message.effect is not None)
             chat = ChatRow(
                 id=new_id(), partner_id=partner_id, line_id=line.id, line_number=line_number,
                 line_type=line.line_type, is_group=len(recipients) > 1, service=service,
@@ -136,13 +141,10 @@ async def create_chat(
             await ctx.emitter.emit_all(conn, [events.chat_created(view, trace_id)])
         else:
             view = await load_view(conn, chat)
-        sent = MessageRow(
-            id=new_id(), chat_id=chat.id, is_from_me=True, sender_handle=line_number, parts=parts,
-            effect=message.effect, reply_to=message.reply_to, service=chat.service,
-            preferred_service=message.preferred_service, delivery_status=MessageStatus.QUEUED, trace_id=trace_id,
-            created_at=now,
+        sent = await record_outbound(
+            ctx, conn, chat, view.participants, content, service=chat.service, override_optout=override_optout,
+            trace_id=trace_id,
         )  # fmt: skip
-        await message_store.insert_message(conn, sent)
     return CreatedChat(view, sent, is_new)
 
 

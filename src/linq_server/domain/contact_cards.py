@@ -15,7 +15,7 @@ from linq_server.domain.chat_access import open_chat
 from linq_server.domain.context import DomainContext
 from linq_server.domain.errors import InvalidParameterValue, LinqError, PhoneNumberPermissionDenied
 from linq_server.domain.handles import parse_phone_number
-from linq_server.domain.message_content import is_web_url
+from linq_server.domain.message_parts import is_web_url
 from linq_server.shapes.contact_cards import card_created_json, card_updated_json
 from linq_server.store import contact_cards as store
 from linq_server.store import partners as partner_store

@@ -99,3 +99,13 @@ class ParticipantServiceMismatch(LinqError):
 class ChatBeingCreated(LinqError):
     # Retryable on purpose: the SDK's automatic retry then finds the chat the other request made.
     status, code, default_message = 409, 2009, "The chat is still being created"
+
+
+class RateLimited(LinqError):
+    """429/1007; ``retry_after`` (whole seconds) becomes the ``Retry-After`` header and ``error.retry_after``."""
+
+    status, code, default_message = 429, 1007, "Rate limit exceeded"
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(f"Rate limited. Try again in {retry_after} seconds.")

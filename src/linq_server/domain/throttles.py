@@ -6,17 +6,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from linq_server.domain.errors import LinqError
-
-
-class RateLimited(LinqError):
-    """429/1007; ``retry_after`` (whole seconds) becomes the ``Retry-After`` header and ``error.retry_after``."""
-
-    status, code, default_message = 429, 1007, "Rate limit exceeded"
-
-    def __init__(self, retry_after: int) -> None:
-        self.retry_after = retry_after
-        super().__init__(f"Rate limited. Try again in {retry_after} seconds.")
+from linq_server.domain.errors import RateLimited
 
 
 @dataclass(frozen=True, slots=True)

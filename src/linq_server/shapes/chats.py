@@ -9,6 +9,7 @@ from typing import Any
 
 from linq_server.clock import isoformat
 from linq_server.domain.chat_views import ChatView, display_name
+from linq_server.shapes.messages import sent_message_json
 from linq_server.store.chats import ChatRow
 from linq_server.store.messages import MessageRow
 from linq_server.store.participants import Participant
@@ -54,23 +55,6 @@ def chat_json(view: ChatView) -> dict[str, Any]:
     return {**chat_created_json(view), "is_archived": False, "group_chat_icon": view.chat.group_chat_icon}
 
 
-def sent_message_json(view: ChatView, message: MessageRow) -> dict[str, Any]:
-    return {
-        "id": message.id,
-        "created_at": isoformat(message.created_at),
-        "delivery_status": message.delivery_status,
-        "is_read": False,
-        "parts": message.parts,
-        "sent_at": None,
-        "delivered_at": None,
-        "effect": message.effect,
-        "from_handle": handle_json(view.chat, view.me),
-        "preferred_service": message.preferred_service,
-        "reply_to": message.reply_to,
-        "service": message.service,
-    }
-
-
 def created_chat_json(view: ChatView, message: MessageRow) -> dict[str, Any]:
     """The ``chat`` of ``POST /v3/chats``: the chat and the message just sent into it."""
     return {
@@ -79,6 +63,6 @@ def created_chat_json(view: ChatView, message: MessageRow) -> dict[str, Any]:
         "handles": [handle_json(view.chat, p) for p in view.participants],
         "health_status": health_json(view.chat),
         "is_group": view.chat.is_group,
-        "message": sent_message_json(view, message),
+        "message": sent_message_json(message, handle_json(view.chat, view.me)),
         "service": view.chat.service,
     }

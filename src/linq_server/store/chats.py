@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from linq_server.store.database import Database
-from linq_server.store.schema import chat_participants, chats, phone_numbers
+from linq_server.store.schema import chat_participants, chats, messages, phone_numbers
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +79,19 @@ async def reusable_chat(conn: AsyncConnection, partner_id: str, line_number: str
     )
     row = (await conn.execute(query)).first()
     return _chat(row) if row else None
+
+
+async def reusable_chats_with(conn: AsyncConnection, partner_id: str, recipient_key: str) -> list[ChatRow]:
+    """The partner's reusable chats with exactly these recipients, on any line, most recently active first."""
+    last_message = (
+        sa.select(sa.func.max(messages.c.created_at)).where(messages.c.chat_id == chats.c.id).scalar_subquery()
+    )
+    query = (
+        _chat_query()
+        .where(chats.c.partner_id == partner_id, chats.c.recipient_key == recipient_key, chats.c.reusable.is_(True))
+        .order_by(last_message.desc(), chats.c.created_at.desc())
+    )
+    return [_chat(row) for row in await conn.execute(query)]
 
 
 async def page_of_chats(

@@ -6,36 +6,117 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from linq_server.store.schema import messages
-from linq_server.vocabulary import MessageStatus
+from linq_server.store.database import Database
+from linq_server.store.schema import chats, messages
 
 
 @dataclass(frozen=True, slots=True)
 class MessageRow:
     id: str
     chat_id: str
+    partner_id: str
+    seq: int
     is_from_me: bool
     sender_handle: str
     parts: list[dict[str, Any]]
     effect: dict[str, Any] | None
     reply_to: dict[str, Any] | None
+    thread_id: str | None
     service: str
     preferred_service: str | None
-    delivery_status: MessageStatus
+    delivery_status: str
+    idempotency_key: str | None
     trace_id: str
+    error_code: int | None
+    error_reason: str | None
+    edit_count: int
     created_at: datetime
+    updated_at: datetime
+    sent_at: datetime | None
+    delivered_at: datetime | None
+    read_at: datetime | None
+    failed_at: datetime | None
+    deleted_at: datetime | None
+
+
+def _message(row: Any) -> MessageRow:
+    return MessageRow(**{name: row._mapping[name] for name in MessageRow.__slots__})
+
+
+async def next_seq(conn: AsyncConnection, chat_id: str) -> int:
+    """Take the chat's next message number; the chat row stays locked until commit, so numbers follow acceptance."""
+    result = await conn.execute(
+        chats.update()
+        .where(chats.c.id == chat_id)
+        .values(message_seq=chats.c.message_seq + 1)
+        .returning(chats.c.message_seq)
+    )
+    return int(result.scalar_one())
 
 
 async def insert_message(conn: AsyncConnection, message: MessageRow) -> None:
     await conn.execute(messages.insert().values(**{name: getattr(message, name) for name in MessageRow.__slots__}))
 
 
+async def message_of(
+    db: Database, conn: AsyncConnection, partner_id: str, message_id: str, *, lock: bool = False
+) -> MessageRow | None:
+    """The partner's message (deleted ones too: callers decide), locked until commit if ``lock``."""
+    query = sa.select(messages).where(messages.c.id == message_id, messages.c.partner_id == partner_id)
+    row = (await conn.execute(db.for_update(query) if lock else query)).first()
+    return _message(row) if row else None
+
+
+async def messages_by_ids(db: Database, conn: AsyncConnection, ids: list[str], *, lock: bool) -> dict[str, MessageRow]:
+    if not ids:
+        return {}
+    query = sa.select(messages).where(messages.c.id.in_(ids)).order_by(messages.c.id)
+    rows = (await conn.execute(db.for_update(query) if lock else query)).all()
+    return {row.id: _message(row) for row in rows}
+
+
+async def message_by_key(conn: AsyncConnection, partner_id: str, key: str) -> MessageRow | None:
+    query = sa.select(messages).where(messages.c.partner_id == partner_id, messages.c.idempotency_key == key)
+    row = (await conn.execute(query)).first()
+    return _message(row) if row else None
+
+
+async def page_of_messages(
+    conn: AsyncConnection, chat_id: str, *, before_seq: int | None, limit: int
+) -> list[MessageRow]:
+    """Newest first: one index range scan on (chat_id, seq), whatever the chat's size."""
+    query = sa.select(messages).where(messages.c.chat_id == chat_id, messages.c.deleted_at.is_(None))
+    if before_seq is not None:
+        query = query.where(messages.c.seq < before_seq)
+    rows = (await conn.execute(query.order_by(messages.c.seq.desc()).limit(limit))).all()
+    return [_message(row) for row in rows]
+
+
+async def page_of_thread(
+    conn: AsyncConnection, thread_id: str, *, after_seq: int | None, limit: int, newest_first: bool
+) -> list[MessageRow]:
+    """The originator and its replies, in send order (or reversed), from just past ``after_seq``."""
+    query = sa.select(messages).where(
+        sa.or_(messages.c.thread_id == thread_id, messages.c.id == thread_id), messages.c.deleted_at.is_(None)
+    )
+    if after_seq is not None:
+        query = query.where(messages.c.seq < after_seq if newest_first else messages.c.seq > after_seq)
+    order = messages.c.seq.desc() if newest_first else messages.c.seq.asc()
+    rows = (await conn.execute(query.order_by(order).limit(limit))).all()
+    return [_message(row) for row in rows]
+
+
+async def update_message(conn: AsyncConnection, message_id: str, **values: Any) -> None:
+    await conn.execute(messages.update().where(messages.c.id == message_id).values(**values))
+
+
 async def mark_inbound_read(conn: AsyncConnection, chat_id: str, now: datetime) -> int:
     result = await conn.execute(
         messages.update()
         .where(messages.c.chat_id == chat_id, messages.c.is_from_me.is_(False), messages.c.read_at.is_(None))
-        .values(delivery_status=MessageStatus.READ, read_at=now)
+        .values(delivery_status="read", read_at=now, updated_at=now)
     )
     return int(result.rowcount)

@@ -157,6 +157,8 @@ chats = sa.Table(
     sa.Column("custom_name", sa.Text, nullable=True),
     sa.Column("group_chat_icon", sa.Text, nullable=True),
     sa.Column("left_at", Timestamp(), nullable=True),
+    # The sequence number of the chat's last message: a send takes the next under the chat row's lock.
+    sa.Column("message_seq", sa.Integer, nullable=False, server_default="0"),
     sa.Column("created_at", Timestamp(), nullable=False),
     sa.Column("updated_at", Timestamp(), nullable=False),
     sa.Index("ix_chats_partner_created", "partner_id", "created_at", "id"),
@@ -210,20 +212,92 @@ messages = sa.Table(
     metadata,
     sa.Column("id", sa.String(36), primary_key=True),
     sa.Column("chat_id", sa.String(36), sa.ForeignKey("chats.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("partner_id", sa.String(36), sa.ForeignKey("partners.id", ondelete="CASCADE"), nullable=False),
+    # Acceptance order within the chat (1, 2, ...): lists page on (chat_id, seq).
+    sa.Column("seq", sa.Integer, nullable=False),
     sa.Column("is_from_me", sa.Boolean, nullable=False),
     sa.Column("sender_handle", sa.String(320), nullable=False),
     sa.Column("parts", sa.JSON, nullable=False),
     sa.Column("effect", sa.JSON, nullable=True),
     sa.Column("reply_to", sa.JSON, nullable=True),
+    # The originator of the thread this message belongs to (itself when it starts one).
+    sa.Column("thread_id", sa.String(36), nullable=True),
     sa.Column("service", sa.String(16), nullable=False),
     sa.Column("preferred_service", sa.String(16), nullable=True),
     sa.Column("delivery_status", sa.String(16), nullable=False),
+    sa.Column("idempotency_key", sa.String(255), nullable=True),
     sa.Column("trace_id", sa.String(32), nullable=False),
+    sa.Column("error_code", sa.Integer, nullable=True),
+    sa.Column("error_reason", sa.Text, nullable=True),
+    sa.Column("edit_count", sa.Integer, nullable=False, server_default="0"),
     sa.Column("created_at", Timestamp(), nullable=False),
+    sa.Column("updated_at", Timestamp(), nullable=False),
     sa.Column("sent_at", Timestamp(), nullable=True),
     sa.Column("delivered_at", Timestamp(), nullable=True),
     sa.Column("read_at", Timestamp(), nullable=True),
+    sa.Column("failed_at", Timestamp(), nullable=True),
+    # Deleted through the API: gone from reads, but its idempotency key still answers 404.
+    sa.Column("deleted_at", Timestamp(), nullable=True),
     sa.Index("ix_messages_chat_created", "chat_id", "created_at"),
+    sa.Index("uq_messages_chat_seq", "chat_id", "seq", unique=True),
+    sa.Index("ix_messages_thread", "thread_id", "seq"),
+    # One message per key and partner, even for concurrent duplicates and across restarts.
+    sa.Index(
+        "uq_messages_idempotency_key",
+        "partner_id",
+        "idempotency_key",
+        unique=True,
+        sqlite_where=sa.text("idempotency_key IS NOT NULL"),
+        postgresql_where=sa.text("idempotency_key IS NOT NULL"),
+    ),
+)
+
+message_recipients = sa.Table(
+    "message_recipients",
+    metadata,
+    sa.Column("message_id", sa.String(36), sa.ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("handle", sa.String(320), primary_key=True),
+    # pending → delivered → read, or failed: what this recipient's device did with the message.
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("delivered_at", Timestamp(), nullable=True),
+    sa.Column("read_at", Timestamp(), nullable=True),
+    sa.Index("ix_message_recipients_handle_status", "handle", "status"),
+)
+
+message_reactions = sa.Table(
+    "message_reactions",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("message_id", sa.String(36), sa.ForeignKey("messages.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("part_index", sa.Integer, nullable=False),
+    sa.Column("handle", sa.String(320), nullable=False),
+    sa.Column("is_me", sa.Boolean, nullable=False),
+    sa.Column("type", sa.String(16), nullable=False),
+    sa.Column("custom_emoji", sa.Text, nullable=True),
+    # {"emoji" | "url" | "attachment_id", "placement": {x, y, scale, rotation}} for stickers.
+    sa.Column("sticker", sa.JSON, nullable=True),
+    sa.Column("created_at", Timestamp(), nullable=False),
+    sa.Column("updated_at", Timestamp(), nullable=False),
+    sa.Index("ix_message_reactions_message", "message_id", "part_index"),
+)
+
+opt_outs = sa.Table(
+    "opt_outs",
+    metadata,
+    sa.Column("partner_id", sa.String(36), sa.ForeignKey("partners.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("handle", sa.String(320), primary_key=True),
+    # The direct chat in which the keyword arrived.
+    sa.Column("chat_id", sa.String(36), nullable=True),
+    sa.Column("opted_out_at", Timestamp(), nullable=False),
+)
+
+send_windows = sa.Table(
+    "send_windows",
+    metadata,
+    sa.Column("line_number", sa.String(16), primary_key=True),
+    sa.Column("recipient", sa.String(320), primary_key=True),
+    # ISO times of the pair's sends in the last rolling minute (at most the limit): the rate-limit log.
+    sa.Column("recent", sa.JSON, nullable=False),
 )
 
 sandbox_handles = sa.Table(
@@ -234,6 +308,10 @@ sandbox_handles = sa.Table(
     sa.Column("services", sa.JSON, nullable=False),
     # Carrier operations that involve this handle and must fail (fault injection for tests).
     sa.Column("failing_operations", sa.JSON, nullable=False),
+    # Device behaviour: delivery latency, reading by itself after a delay, offline (no delivery until back).
+    sa.Column("delivery_ms", sa.Integer, nullable=True),
+    sa.Column("auto_read_ms", sa.Integer, nullable=True),
+    sa.Column("offline", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("updated_at", Timestamp(), nullable=False),
 )
 

@@ -7,8 +7,8 @@ Revises: 0003
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_attachments"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

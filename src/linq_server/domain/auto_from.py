@@ -1,0 +1,93 @@
+"""``POST /v3/messages``: send to recipients without choosing a line (api-core §12.2).
+
+Reuse: a reusable chat with exactly these recipients, the most recently active, preferring one on a
+line not in ``exclude_from`` (a chat only on excluded lines is still reused). New: otherwise a new
+chat on the first of the partner's lines not excluded (all excluded → 400/1005). The first message
+may contain links here. Failover (``failover_flagged``) needs lines that can be flagged, which this
+server does not model yet, so ``continuation_message`` is checked but never used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from linq_server.domain import chats
+from linq_server.domain.chat_views import ChatView
+from linq_server.domain.errors import InvalidParameterValue, MissingRequiredField
+from linq_server.domain.handles import parse_phone_number
+from linq_server.domain.message_parts import check_content, check_idempotency_key
+from linq_server.domain.message_sending import SendContext, check_attachments, message_service, replay, send_into
+from linq_server.shapes.chats import handle_json
+from linq_server.store import chats as chat_store
+from linq_server.store import partners as partner_store
+from linq_server.store.messages import MessageRow
+
+REUSED, NEW = "reused_active_chat", "new_best_number"
+
+
+@dataclass(frozen=True, slots=True)
+class AutoSent:
+    view: ChatView
+    message: MessageRow
+    created_new_chat: bool
+
+    def json(self, sent_message: dict[str, Any]) -> dict[str, Any]:
+        chat = self.view.chat
+        return {
+            "chat_id": chat.id, "created_new_chat": self.created_new_chat, "from": chat.line_number,
+            "from_selection": {"reason": NEW if self.created_new_chat else REUSED,
+                               "reused_existing_chat": not self.created_new_chat},
+            "handles": [handle_json(chat, p) for p in self.view.participants], "is_group": chat.is_group,
+            "message": sent_message, "service": chat.service, "previous_chat_id": None,
+        }  # fmt: skip
+
+
+def _check_continuation(raw: object) -> None:
+    if raw is None:
+        return
+    if not isinstance(raw, dict) or not isinstance(raw.get("text"), str) or not raw["text"]:
+        raise MissingRequiredField("continuation_message needs a text")
+
+
+async def send_without_line(
+    ctx: SendContext,
+    partner_id: str,
+    *,
+    to: list[str],
+    message: dict[str, Any],
+    exclude_from: list[str] | None,
+    continuation_message: object,
+    override_optout: bool,
+    idempotency_key: str | None,
+    trace_id: str,
+) -> AutoSent:
+    """Pick the chat (reuse or new) and send ``message`` into it exactly once."""
+    if idempotency_key is not None:
+        message = {**message, "idempotency_key": check_idempotency_key(idempotency_key)}
+    content = check_content(message)
+    check_attachments(content)
+    _check_continuation(continuation_message)
+    recipients = chats.recipients_of(to)
+    excluded = {parse_phone_number(number) for number in exclude_from or []}
+    async with ctx.db.read() as conn:
+        earlier = await replay(ctx, conn, partner_id, content.idempotency_key)
+        if earlier is not None:
+            chat = await chat_store.chat_of(ctx.db, conn, partner_id, earlier.chat_id)
+            assert chat is not None, "a message's chat exists while the message does"
+            return AutoSent(await chats.load_view(conn, chat), earlier, created_new_chat=earlier.seq == 1)
+        found = await chat_store.reusable_chats_with(conn, partner_id, ",".join(sorted(recipients)))
+        lines = [line for line in await partner_store.lines_of(conn, partner_id) if line.phone_number not in excluded]
+    if found:
+        chat = next((c for c in found if c.line_number not in excluded), found[0])
+        service = await message_service(ctx, chat, recipients, content.preferred_service)
+        sent = await send_into(ctx, partner_id, chat.id, content, service, override_optout, trace_id)
+        async with ctx.db.read() as conn:
+            return AutoSent(await chats.load_view(conn, chat), sent.message, created_new_chat=False)
+    if not lines:
+        raise InvalidParameterValue("exclude_from excludes every line this account can send from")
+    created = await chats.create_chat(
+        ctx, partner_id, sender=lines[0].phone_number, to=recipients, message=message,
+        override_optout=override_optout, trace_id=trace_id, first_message_rules=False,
+    )  # fmt: skip
+    return AutoSent(created.view, created.message, created_new_chat=created.is_new)

@@ -1,0 +1,201 @@
+"""The outbound lifecycle on the simulated network, as durable jobs due on the injected clock.
+
+``message.send``: the network takes the message (→ ``message.sent``) and each recipient's device is
+scheduled to receive it after its latency; an offline device waits until it is back. ``message.device``
+(``deliver`` | ``read``): a device receives (→ ``message.delivered``) or reads (→ ``message.read``) a
+message, or fails to receive it (→ ``message.failed``). Every step locks the message, asks the pure
+transition table what the report changes, and records the change, its webhook and its follow-up jobs
+in the transaction that marks the job done: a re-run after a crash changes nothing twice.
+
+Groups: one ``message.delivered`` when the first member's device has the message, and no read
+receipts (the spec leaves group receipts open; iMessage shows "Delivered" once, and reads per member
+would be many events for one status).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from linq_server.domain.context import DomainContext
+from linq_server.domain.devices import DELIVER, DEVICE_JOB, DEVICE_JOB_ATTEMPTS, Device, devices_of
+from linq_server.domain.message_lifecycle import Report, Transition, transition
+from linq_server.jobs.handlers import FINISHED, BatchResult
+from linq_server.shapes.chats import handle_json, health_json
+from linq_server.shapes.messages import event_chat_json, message_event_data, message_failed_data
+from linq_server.store import chats as chat_store
+from linq_server.store import message_recipients as recipient_store
+from linq_server.store import messages as store
+from linq_server.store import participants as participant_store
+from linq_server.store.chats import ChatRow
+from linq_server.store.jobs import Job
+from linq_server.store.messages import MessageRow
+from linq_server.store.participants import Participant
+from linq_server.webhooks.emitter import Event
+
+DELIVERY_FAILED = 4001
+UNSUPPORTED_TYPE = 4005
+
+
+@dataclass
+class _Batch:
+    """What one transaction writes: events, and device jobs by their delay in seconds."""
+
+    now: datetime
+    events: list[Event] = field(default_factory=list)
+    jobs: dict[float, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+
+
+class MessageDelivery:
+    """Handlers of ``message.send`` and ``message.device``."""
+
+    def __init__(self, ctx: DomainContext, default_delay_seconds: float) -> None:
+        self.ctx = ctx
+        self.default_delay = default_delay_seconds
+
+    async def _chats(
+        self, conn: AsyncConnection, messages: list[MessageRow]
+    ) -> dict[str, tuple[ChatRow, list[Participant]]]:
+        chat_ids = sorted({m.chat_id for m in messages})
+        chats = await chat_store.chats_by_ids(self.ctx.db, conn, chat_ids, lock=False)
+        members = await participant_store.participants_of(conn, chat_ids)
+        return {chat_id: (chat, members[chat_id]) for chat_id, chat in chats.items()}
+
+    def _moved(
+        self, batch: _Batch, message: MessageRow, chat: ChatRow, members: list[Participant], move: Transition,
+        failure: tuple[int, str] | None = None,
+    ) -> tuple[MessageRow, dict[str, Any]]:  # fmt: skip
+        """The message after ``move``, its column updates, and its webhook added to the batch."""
+        values: dict[str, Any] = {"delivery_status": move.status, move.timestamp: batch.now, "updated_at": batch.now}
+        if failure:
+            values |= {"error_code": failure[0], "error_reason": failure[1]}
+        moved = replace(message, **values)
+        if failure:
+            data = message_failed_data(moved, code=failure[0], reason=failure[1], failed_at=batch.now)
+        else:
+            me = handle_json(chat, next(p for p in members if p.is_me))
+            chat_json = event_chat_json(
+                chat_id=chat.id, is_group=chat.is_group, owner_handle=me, health=health_json(chat)
+            )
+            data = message_event_data(moved, chat=chat_json, sender=me)
+        batch.events.append(Event(move.event_type, data, chat.partner_id, message.trace_id, chat.line_number))
+        return moved, values
+
+    def _schedule(self, batch: _Batch, message: MessageRow, handle: str, action: str, delay_ms: int | None) -> None:
+        delay = self.default_delay if delay_ms is None else delay_ms / 1000
+        batch.jobs[delay].append({"message_id": message.id, "handle": handle, "action": action})
+
+    async def _finish(self, conn: AsyncConnection, batch: _Batch) -> None:
+        await self.ctx.emitter.emit_all(conn, batch.events)
+        for delay, payloads in batch.jobs.items():
+            await self.ctx.queue.enqueue_many(
+                conn, DEVICE_JOB, payloads, delay_seconds=delay, max_attempts=DEVICE_JOB_ATTEMPTS
+            )
+
+    async def send(self, jobs: list[Job]) -> BatchResult:
+        """``message.send``: the network takes each message, and schedules each recipient's device."""
+        ids = [str(job.payload["message_id"]) for job in jobs]
+        async with self.ctx.db.read() as conn:
+            messages = await store.messages_by_ids(self.ctx.db, conn, ids, lock=False)
+            chats = await self._chats(conn, list(messages.values()))
+        devices: dict[tuple[str, str], Device] = {}
+        for partner_id in {m.partner_id for m in messages.values()}:
+            handles = sorted({p.handle for m in messages.values() if m.partner_id == partner_id
+                              for p in chats[m.chat_id][1] if not p.is_me})  # fmt: skip
+            for handle, device in (await devices_of(self.ctx, partner_id, handles)).items():
+                devices[(partner_id, handle)] = device
+
+        async def write(conn: AsyncConnection) -> None:
+            batch = _Batch(self.ctx.clock.now())
+            locked = await store.messages_by_ids(self.ctx.db, conn, ids, lock=True)
+            for message in locked.values():
+                chat, members = chats[message.chat_id]
+                move = transition(message.delivery_status, Report.SENT, message.service, is_group=chat.is_group)
+                if move is None:
+                    continue
+                message, values = self._moved(batch, message, chat, members, move)
+                await store.update_message(conn, message.id, **values)
+                recipients = await recipient_store.recipients_for_message(conn, message.id)
+                for recipient in recipients:
+                    device = devices[(message.partner_id, recipient.handle)]
+                    if recipient.status != recipient_store.PENDING or device.offline:
+                        continue  # an offline device gets it when it is back
+                    self._schedule(batch, message, recipient.handle, DELIVER, device.delivery_ms)
+            await self._finish(conn, batch)
+
+        return BatchResult({job.id: FINISHED for job in jobs}, write)
+
+    async def device(self, jobs: list[Job]) -> BatchResult:
+        """``message.device``: a recipient's device receives or reads a message."""
+        steps = [(str(j.payload["message_id"]), str(j.payload["handle"]), str(j.payload["action"])) for j in jobs]
+        ids = sorted({message_id for message_id, _, _ in steps})
+        async with self.ctx.db.read() as conn:
+            messages = await store.messages_by_ids(self.ctx.db, conn, ids, lock=False)
+            chats = await self._chats(conn, list(messages.values()))
+        devices: dict[tuple[str, str], Device] = {}
+        for partner_id in {m.partner_id for m in messages.values()}:
+            handles = sorted(
+                {h for m_id, h, _ in steps if m_id in messages and messages[m_id].partner_id == partner_id}
+            )
+            for handle, device in (await devices_of(self.ctx, partner_id, handles)).items():
+                devices[(partner_id, handle)] = device
+
+        async def write(conn: AsyncConnection) -> None:
+            batch = _Batch(self.ctx.clock.now())
+            locked = await store.messages_by_ids(self.ctx.db, conn, ids, lock=True)
+            rows = await recipient_store.recipients_of(self.ctx.db, conn, [(m, h) for m, h, _ in steps], lock=True)
+            for message_id, handle, action in steps:
+                message, recipient = locked.get(message_id), rows.get((message_id, handle))
+                if message is None or recipient is None:
+                    continue
+                chat, members = chats[message.chat_id]
+                device = devices[(message.partner_id, handle)]
+                locked[message_id] = await self._step(conn, batch, message, chat, members, recipient, device, action)
+            await self._finish(conn, batch)
+
+        return BatchResult({job.id: FINISHED for job in jobs}, write)
+
+    async def _step(
+        self, conn: AsyncConnection, batch: _Batch, message: MessageRow, chat: ChatRow, members: list[Participant],
+        recipient: recipient_store.Recipient, device: Device, action: str,
+    ) -> MessageRow:  # fmt: skip
+        """One device step; returns the message as it now stands."""
+        report: Report
+        failure = None
+        if action == DELIVER:
+            if recipient.status != recipient_store.PENDING or device.offline:
+                return message
+            if message.service not in device.services:
+                report, failure = (
+                    Report.FAILED,
+                    (UNSUPPORTED_TYPE, f"{recipient.handle} cannot receive {message.service}"),
+                )
+            elif DELIVER in device.failing:
+                report, failure = (
+                    Report.FAILED,
+                    (DELIVERY_FAILED, f"The sandbox network failed to deliver to {recipient.handle}"),
+                )
+            else:
+                report = Report.DELIVERED
+            status = recipient_store.FAILED if failure else recipient_store.DELIVERED
+            column = None if failure else "delivered_at"
+            await recipient_store.set_status(conn, message.id, recipient.handle, status, at=batch.now, column=column)
+            if report == Report.DELIVERED and device.auto_read_ms is not None:
+                self._schedule(batch, message, recipient.handle, "read", device.auto_read_ms)
+        else:
+            if recipient.status != recipient_store.DELIVERED:
+                return message
+            await recipient_store.set_status(
+                conn, message.id, recipient.handle, recipient_store.READ, at=batch.now, column="read_at"
+            )
+            report = Report.READ
+        move = transition(message.delivery_status, report, message.service, is_group=chat.is_group)
+        if move is None:
+            return message
+        moved, values = self._moved(batch, message, chat, members, move, failure)
+        await store.update_message(conn, message.id, **values)
+        return moved

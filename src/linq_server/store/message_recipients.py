@@ -1,0 +1,92 @@
+"""What each recipient's device did with an outbound message: pending, delivered, read or failed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from linq_server.store.database import Database
+from linq_server.store.schema import message_recipients, messages
+
+PENDING, DELIVERED, READ, FAILED = "pending", "delivered", "read", "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    message_id: str
+    handle: str
+    status: str
+    delivered_at: datetime | None
+    read_at: datetime | None
+
+
+async def insert_recipients(conn: AsyncConnection, message_id: str, handles: list[str]) -> None:
+    await conn.execute(
+        message_recipients.insert(),
+        [{"message_id": message_id, "handle": handle, "status": PENDING} for handle in handles],
+    )
+
+
+async def recipients_for_message(conn: AsyncConnection, message_id: str) -> list[Recipient]:
+    query = sa.select(message_recipients).where(message_recipients.c.message_id == message_id)
+    return [Recipient(**row._mapping) for row in (await conn.execute(query)).all()]
+
+
+async def recipients_of(
+    db: Database, conn: AsyncConnection, keys: list[tuple[str, str]], *, lock: bool
+) -> dict[tuple[str, str], Recipient]:
+    """The (message id, handle) rows asked for, locked until commit if ``lock``."""
+    if not keys:
+        return {}
+    query = sa.select(message_recipients).where(
+        sa.tuple_(message_recipients.c.message_id, message_recipients.c.handle).in_(keys)
+    )
+    rows = (await conn.execute(db.for_update(query) if lock else query)).all()
+    return {(row.message_id, row.handle): Recipient(**row._mapping) for row in rows}
+
+
+async def set_status(
+    conn: AsyncConnection, message_id: str, handle: str, status: str, *, at: datetime, column: str | None
+) -> None:
+    values: dict[str, object] = {"status": status}
+    if column:
+        values[column] = at
+    await conn.execute(
+        message_recipients.update()
+        .where(message_recipients.c.message_id == message_id, message_recipients.c.handle == handle)
+        .values(**values)
+    )
+
+
+async def waiting_for(conn: AsyncConnection, partner_id: str, handle: str) -> list[str]:
+    """Ids of sent messages still pending on ``handle``'s device (it was offline), oldest first."""
+    query = (
+        sa.select(messages.c.id)
+        .join(message_recipients, message_recipients.c.message_id == messages.c.id)
+        .where(
+            message_recipients.c.handle == handle,
+            message_recipients.c.status == PENDING,
+            messages.c.partner_id == partner_id,
+            messages.c.sent_at.is_not(None),
+        )
+        .order_by(messages.c.created_at, messages.c.seq)
+    )
+    return list((await conn.execute(query)).scalars())
+
+
+async def unread_by(conn: AsyncConnection, chat_id: str, handle: str) -> list[str]:
+    """Ids of the chat's outbound messages delivered to ``handle`` and not yet read by them."""
+    query = (
+        sa.select(messages.c.id)
+        .join(message_recipients, message_recipients.c.message_id == messages.c.id)
+        .where(
+            messages.c.chat_id == chat_id,
+            message_recipients.c.handle == handle,
+            message_recipients.c.status == DELIVERED,
+        )
+        .order_by(messages.c.seq)
+    )
+    return list((await conn.execute(query)).scalars())
