@@ -13,7 +13,18 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from linq_server import __version__
-from linq_server.api import chats, participants, phone_numbers, relay, sandbox, webhook_logs, webhook_subscriptions
+from linq_server.api import (
+    chats,
+    participants,
+    phone_numbers,
+    relay,
+    sandbox,
+    sandbox_accounts,
+    sandbox_clock,
+    sandbox_deliveries,
+    webhook_logs,
+    webhook_subscriptions,
+)
 from linq_server.api.body_guard import BodyGuardMiddleware
 from linq_server.api.deps import KeyCache
 from linq_server.api.errors import install_error_handlers
@@ -27,6 +38,8 @@ from linq_server.services import build_services
 from linq_server.workers import build_worker
 
 API_PREFIX = "/api/partner"
+# The control plane of the sandbox (LINQ_SERVER_SANDBOX=true only): the other side of the chat, time, faults.
+SANDBOX_ROUTERS = (sandbox, sandbox_accounts, sandbox_clock, sandbox_deliveries)
 
 
 def create_app(settings: Settings | None = None, *, run_worker: bool = False, clock: Clock | None = None) -> FastAPI:
@@ -64,7 +77,9 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False, cl
     install_error_handlers(app)
     for module in (phone_numbers, chats, participants, webhook_subscriptions):
         app.include_router(module.router, prefix=API_PREFIX)
-    app.include_router(sandbox.router)
+    if services.settings.sandbox:
+        for module in SANDBOX_ROUTERS:
+            app.include_router(module.router)
     app.include_router(relay.router)
     app.include_router(webhook_logs.router)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from linq_server.carrier.base import Carrier
 from linq_server.carrier.sandbox import SandboxCarrier, load_handles_file
-from linq_server.clock import Clock
+from linq_server.clock import Clock, SandboxClock
 from linq_server.config import Settings
 from linq_server.jobs.queue import JobQueue
 from linq_server.store.database import Database
@@ -35,8 +35,14 @@ class Services:
         await self.db.close()
 
 
+def clock_for(settings: Settings) -> Clock:
+    if settings.clock == "manual" and not settings.sandbox:
+        raise ValueError("LINQ_SERVER_CLOCK=manual is a sandbox feature; it needs LINQ_SERVER_SANDBOX=true")
+    return SandboxClock() if settings.clock == "manual" else Clock()
+
+
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
-    clock = clock or Clock()
+    clock = clock or clock_for(settings)
     db = Database(settings.database_url)
     queue = JobQueue(db, clock)
     return Services(
