@@ -22,12 +22,14 @@ from linq_server.api import (
     sandbox_accounts,
     sandbox_clock,
     sandbox_deliveries,
+    sandbox_faults,
     webhook_logs,
     webhook_subscriptions,
 )
 from linq_server.api.body_guard import BodyGuardMiddleware
 from linq_server.api.deps import KeyCache
 from linq_server.api.errors import install_error_handlers
+from linq_server.api.fault_injection import FaultInjection
 from linq_server.api.json_response import JSONResponse
 from linq_server.api.trace import TraceMiddleware
 from linq_server.clock import Clock
@@ -39,7 +41,7 @@ from linq_server.workers import build_worker
 
 API_PREFIX = "/api/partner"
 # The control plane of the sandbox (LINQ_SERVER_SANDBOX=true only): the other side of the chat, time, faults.
-SANDBOX_ROUTERS = (sandbox, sandbox_accounts, sandbox_clock, sandbox_deliveries)
+SANDBOX_ROUTERS = (sandbox, sandbox_accounts, sandbox_clock, sandbox_deliveries, sandbox_faults)
 
 
 def create_app(settings: Settings | None = None, *, run_worker: bool = False, clock: Clock | None = None) -> FastAPI:
@@ -101,6 +103,8 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False, cl
             swagger_favicon_url="/docs-assets/favicon-32x32.png",
         )
 
+    if services.settings.sandbox:
+        app.add_middleware(FaultInjection, services=services, key_cache=app.state.key_cache, prefix=API_PREFIX)
     # Outermost last: the trace middleware wraps the guard, so even a refused body gets its trace id.
     app.add_middleware(BodyGuardMiddleware)
     app.add_middleware(TraceMiddleware)

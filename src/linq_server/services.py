@@ -12,6 +12,7 @@ from linq_server.carrier.base import Carrier
 from linq_server.carrier.sandbox import SandboxCarrier, load_handles_file
 from linq_server.clock import Clock, SandboxClock
 from linq_server.config import Settings
+from linq_server.domain.webhook_faults import WebhookFaultPlanner
 from linq_server.jobs.queue import JobQueue
 from linq_server.store.database import Database
 from linq_server.webhooks.emitter import Emitter
@@ -50,7 +51,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         db=db,
         clock=clock,
         queue=queue,
-        emitter=Emitter(queue),
+        # Sandbox webhook faults (duplicates, delays, reordering) exist only in the sandbox.
+        emitter=Emitter(queue, WebhookFaultPlanner() if settings.sandbox else None),
         secrets=SecretBox(load_server_key(settings.secret_key, Path(settings.data_dir))),
         carrier=SandboxCarrier(
             db,

@@ -6,15 +6,15 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from linq_server.api.deps import App, CurrentPartner
-from linq_server.api.fields import Text
+from linq_server.api.fields import Handles, Name
 from linq_server.domain import sandbox_partners
 
 router = APIRouter(tags=["Sandbox"])
 
 
 class NewPartnerBody(BaseModel):
-    name: Text | None = Field(None, description="A unique name; a random one by default")
-    phone_numbers: list[Text] | None = Field(None, description="E.164 lines to own; random ones by default")
+    name: Name | None = Field(None, description="A unique name; a random one by default")
+    phone_numbers: Handles | None = Field(None, description="E.164 lines to own; random ones by default")
     lines: int = Field(2, description="How many random lines to create when phone_numbers is absent (1-10)")
 
 
