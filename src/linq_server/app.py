@@ -20,6 +20,7 @@ from linq_server.api import (
     relay,
     sandbox,
     sandbox_accounts,
+    sandbox_actions,
     sandbox_clock,
     sandbox_deliveries,
     sandbox_faults,
@@ -41,7 +42,7 @@ from linq_server.workers import build_worker
 
 API_PREFIX = "/api/partner"
 # The control plane of the sandbox (LINQ_SERVER_SANDBOX=true only): the other side of the chat, time, faults.
-SANDBOX_ROUTERS = (sandbox, sandbox_accounts, sandbox_clock, sandbox_deliveries, sandbox_faults)
+SANDBOX_ROUTERS = (sandbox, sandbox_actions, sandbox_accounts, sandbox_clock, sandbox_deliveries, sandbox_faults)
 
 
 def create_app(settings: Settings | None = None, *, run_worker: bool = False, clock: Clock | None = None) -> FastAPI:

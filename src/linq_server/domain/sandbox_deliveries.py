@@ -13,9 +13,10 @@ from linq_server.services import Services
 from linq_server.store import deliveries as store
 from linq_server.store import webhooks as webhook_store
 from linq_server.store.deliveries import AttemptRecord, DeliveryRecord
+from linq_server.vocabulary import WebhookDeliveryStatus
 from linq_server.webhooks.emitter import DELIVER_JOB, MAX_DELIVERY_ATTEMPTS
 
-STATUSES = (webhook_store.PENDING, webhook_store.DELIVERED, webhook_store.FAILED, webhook_store.CANCELLED)
+STATUSES = tuple(WebhookDeliveryStatus)
 
 
 @dataclass(frozen=True, slots=True)

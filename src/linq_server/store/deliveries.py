@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from linq_server.store.schema import webhook_attempts, webhook_deliveries, webhook_events, webhook_subscriptions
-from linq_server.store.webhooks import PENDING
+from linq_server.vocabulary import WebhookDeliveryStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +116,7 @@ async def insert_copy(conn: AsyncConnection, delivery: DeliveryRecord, now: date
     await conn.execute(
         webhook_deliveries.insert().values(
             id=copy_id, event_id=delivery.event_id, subscription_id=delivery.subscription_id, body=delivery.body,
-            status=PENDING, attempts=0, created_at=now,
+            status=WebhookDeliveryStatus.PENDING, attempts=0, created_at=now,
         )
     )  # fmt: skip
     return copy_id

@@ -195,7 +195,7 @@ chat_changes = sa.Table(
     metadata,
     sa.Column("id", sa.String(36), primary_key=True),
     sa.Column("chat_id", sa.String(36), sa.ForeignKey("chats.id", ondelete="CASCADE"), nullable=False),
-    # add_participant | remove_participant | leave | rename | set_icon
+    # add_participant | remove_participant | member_left | leave | rename | set_icon
     sa.Column("kind", sa.String(32), nullable=False),
     sa.Column("value", sa.Text, nullable=True),
     # queued → applied | failed

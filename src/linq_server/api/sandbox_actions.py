@@ -1,0 +1,31 @@
+"""/sandbox/handles/{handle}/…: a simulated handle acts on its own phone (partner key required)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from linq_server.api.chats import accepted
+from linq_server.api.deps import App, CurrentPartner, TraceId
+from linq_server.api.fields import Text
+from linq_server.domain import handle_actions
+
+router = APIRouter(tags=["Sandbox"])
+
+
+class LeaveBody(BaseModel):
+    chat_id: Text = Field(description="The group chat the handle leaves")
+
+
+@router.post(
+    "/sandbox/handles/{handle}/leave",
+    status_code=202,
+    summary="A handle leaves a group chat",
+    description="The member leaves the group on their own phone; `participant.removed` follows, as when real "
+    "people leave. 409 when the handle is not an active member, the chat is a DM or not an iMessage group.",
+    response_model=None,
+)
+async def leave(handle: str, body: LeaveBody, app: App, partner: CurrentPartner, trace_id: TraceId) -> JSONResponse:
+    await handle_actions.leave(app, partner.id, handle, body.chat_id, trace_id)
+    return accepted("Member leaving queued", trace_id)
