@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import signal
+import socket
 from pathlib import Path
 from typing import Annotated
 
@@ -56,8 +57,15 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8787,
     worker: Annotated[bool, typer.Option(help="Also run a job worker in this process.")] = True,
+    fd: Annotated[
+        int | None, typer.Option(help="Serve on this inherited, already-bound socket (host and port are ignored).")
+    ] = None,
 ) -> None:
     """Migrate the database, make sure the sandbox partner exists, and serve the API (and a worker)."""
+    # An inherited socket lets whoever started us bind port 0 and know the port (the pytest plugin does).
+    inherited = socket.socket(fileno=fd) if fd is not None else None
+    if inherited is not None:
+        host, port = inherited.getsockname()[:2]
     settings = Settings()
     settings.public_url = (settings.public_url or f"http://{host}:{port}").rstrip("/")
     _configure_logging(settings)
@@ -77,7 +85,10 @@ def serve(
         ),
         soft_wrap=True,
     )
-    uvicorn.run(create_app(settings, run_worker=worker), host=host, port=port, log_level=settings.log_level.lower())
+    config = uvicorn.Config(
+        create_app(settings, run_worker=worker), host=host, port=port, log_level=settings.log_level.lower()
+    )
+    uvicorn.Server(config).run(sockets=[inherited] if inherited is not None else None)
 
 
 @app.command("worker")
