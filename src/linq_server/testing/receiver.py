@@ -69,20 +69,25 @@ class WebhookReceiver:
         self, event_type: str, timeout: float = 5.0, where: Callable[[ReceivedWebhook], bool] | None = None
     ) -> ReceivedWebhook:
         """The first verified webhook of ``event_type`` (that ``where`` accepts), waiting up to ``timeout`` s."""
+        return self.wait_for_all(event_type, 1, timeout, where)[0]
 
-        def found() -> ReceivedWebhook | None:
-            return next(
-                (hook for hook in self.received if hook.event_type == event_type and (where is None or where(hook))),
-                None,
-            )
+    def wait_for_all(
+        self,
+        event_type: str,
+        count: int,
+        timeout: float = 5.0,
+        where: Callable[[ReceivedWebhook], bool] | None = None,
+    ) -> list[ReceivedWebhook]:
+        """The first ``count`` verified webhooks of ``event_type`` (that ``where`` accepts), waiting for them."""
+
+        def found() -> list[ReceivedWebhook]:
+            return [hook for hook in self.received if hook.event_type == event_type and (where is None or where(hook))]
 
         with self._arrived:
-            if not self._arrived.wait_for(lambda: found() is not None, timeout=timeout):
+            if not self._arrived.wait_for(lambda: len(found()) >= count, timeout=timeout):
                 seen = ", ".join(hook.event_type for hook in self.received) or "nothing"
-                raise TimeoutError(f"no {event_type} webhook within {timeout:g} s (received: {seen})")
-            hook = found()
-        assert hook is not None
-        return hook
+                raise TimeoutError(f"not {count} {event_type} webhook(s) within {timeout:g} s (received: {seen})")
+            return found()[:count]
 
     def of_type(self, event_type: str) -> list[ReceivedWebhook]:
         with self._arrived:
