@@ -13,7 +13,8 @@ from pathlib import Path
 
 import httpx
 
-START_TIMEOUT_SECONDS = 60.0
+# Generous: on a loaded machine a cold start (imports, migrations) has taken over a minute.
+START_TIMEOUT_SECONDS = 180.0
 
 
 class LinqServerProcess:
