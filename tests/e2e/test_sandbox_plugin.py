@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from datetime import datetime
 
 import linq as linq_sdk
@@ -59,9 +58,7 @@ def test_duplicated_webhooks_carry_the_same_webhook_id(linq: LinqSandbox) -> Non
 def test_the_delivery_log_shows_the_signed_headers_and_resends(linq: LinqSandbox) -> None:
     create_group(linq, [ALICE, BOB])
     hook = linq.webhooks.wait_for("chat.created")
-    # The receiver answers before the server records the attempt: wait for the record.
-    wait_until(lambda: linq.deliveries(event_type="chat.created")[0]["status"] == "delivered")
-    (delivery,) = linq.deliveries(event_type="chat.created")
+    delivery = linq.wait_for_delivery("chat.created", status="delivered")
     (attempt,) = delivery["attempts"]
     assert attempt["status_code"] == 200 and attempt["response_excerpt"] == "ok"
     assert attempt["request_headers"]["webhook-signature"] == hook.headers["webhook-signature"]
@@ -76,33 +73,18 @@ def test_a_failing_receivers_retries_run_through_the_window_on_the_manual_clock(
     started = time.perf_counter()
     # Each retry waits 5 s doubling to 5 min, ±20 %: moving the clock by the most it can be brings exactly one.
     for attempt in range(1, 11):
-        wait_until(lambda n=attempt: attempts_of_chat_created(linq) == n)
+        linq.wait_for_delivery("chat.created", attempts=attempt)
         linq.clock.advance(min(5 * 2 ** (attempt - 1), 300) * 1.2 + 1)
-    wait_until(lambda: linq.deliveries(event_type="chat.created")[0]["status"] == "failed")
+    delivery = linq.wait_for_delivery("chat.created", status="failed")
     elapsed = time.perf_counter() - started
-    (delivery,) = linq.deliveries(event_type="chat.created")
     assert [a["status_code"] for a in delivery["attempts"]] == [500] * 11
     first, last = delivery["attempts"][0]["started_at"], delivery["attempts"][-1]["started_at"]
     assert minutes_between(first, last) > 20  # server time: the whole retry schedule
     print(f"11 attempts over {minutes_between(first, last):.1f} server minutes took {elapsed:.2f} s of real time")
 
 
-def attempts_of_chat_created(sandbox: LinqSandbox) -> int:
-    deliveries = sandbox.deliveries(event_type="chat.created")
-    return int(deliveries[0]["attempt_count"]) if deliveries else 0
-
-
 def minutes_between(first: str, last: str) -> float:
     return (datetime.fromisoformat(last) - datetime.fromisoformat(first)).total_seconds() / 60
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Poll the server for a state (there is nothing to be notified by)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("the server did not reach the expected state")
-        time.sleep(0.005)
 
 
 def test_reset_leaves_the_partner_its_key_and_lines(linq: LinqSandbox) -> None:

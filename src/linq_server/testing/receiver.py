@@ -17,12 +17,13 @@ from standardwebhooks import Webhook
 
 @dataclass(frozen=True)
 class ReceivedWebhook:
-    """One verified delivery: the event and the headers it came with."""
+    """One verified delivery attempt: the event, the headers it came with, and the status we answered."""
 
     event_type: str
     data: dict[str, Any]
     payload: dict[str, Any]
     headers: dict[str, str]
+    answered: int
 
     @property
     def webhook_id(self) -> str:
@@ -47,7 +48,10 @@ def signature_is_valid(secret: str, headers: dict[str, str], body: bytes) -> boo
 
 @dataclass
 class WebhookReceiver:
-    """Answers ``status`` (200 unless told otherwise) to every delivery whose signatures check out, 401 to others."""
+    """Answers ``status`` (200 unless told otherwise) to every delivery whose signatures check out, 401 to others.
+
+    ``received`` holds every verified arrival, whatever was answered (a retried delivery arrives again).
+    """
 
     secret: str = ""
     status: int = 200
@@ -98,12 +102,10 @@ class WebhookReceiver:
             if not signature_is_valid(self.secret, headers, body):
                 self.rejected.append(body)
                 return 401
-            if self.status < 300:
-                payload = json.loads(body)
-                self.received.append(
-                    ReceivedWebhook(payload["event_type"], payload.get("data") or {}, payload, headers)
-                )
-                self._arrived.notify_all()
+            event = json.loads(body)
+            hook = ReceivedWebhook(event["event_type"], event.get("data") or {}, event, headers, self.status)
+            self.received.append(hook)
+            self._arrived.notify_all()
             return self.status
 
     def start(self) -> WebhookReceiver:

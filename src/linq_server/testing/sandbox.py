@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -153,6 +154,26 @@ class LinqSandbox:
             cursor = page["next_cursor"]
             if not cursor:
                 return found
+
+    def wait_for_delivery(
+        self, event_type: str, *, status: str | None = None, attempts: int | None = None, timeout: float = 5.0
+    ) -> dict[str, Any]:
+        """The newest delivery of ``event_type`` once the server has recorded it with ``status`` and at least
+        ``attempts`` attempts. A receiver sees an attempt before the server records it: wait for this before
+        moving the clock past a retry."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.deliveries(event_type=event_type)
+            if (
+                found
+                and (status is None or found[0]["status"] == status)
+                and (attempts is None or found[0]["attempt_count"] >= attempts)
+            ):
+                return found[0]
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no {event_type} delivery with status={status} attempts>={attempts} "
+                                   f"within {timeout:g} s (newest: {found[0] if found else None})")  # fmt: skip
+            time.sleep(0.01)  # the server has nothing to notify us by; ask again shortly
 
     def describe_deliveries(self) -> str:
         """The deliveries as text, oldest first, for a failing test's report."""
