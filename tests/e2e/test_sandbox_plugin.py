@@ -31,6 +31,16 @@ def test_a_member_leaves_the_group(linq: LinqSandbox) -> None:
     assert handles[BOB].status == "left" and handles[ALICE].status == "active"
 
 
+def test_a_member_types_and_stops(linq: LinqSandbox) -> None:
+    chat_id = create_group(linq, [ALICE, BOB])
+    linq.phone(ALICE).typing(chat_id)
+    linq.phone(ALICE).typing(chat_id, typing=False)
+    started = linq.webhooks.wait_for("chat.typing_indicator.started")
+    stopped = linq.webhooks.wait_for("chat.typing_indicator.stopped")
+    assert started.data["chat_id"] == stopped.data["chat_id"] == chat_id
+    assert started.data["actor_handle"]["handle"] == ALICE
+
+
 def test_a_429_fault_is_retried_by_the_sdk_and_then_succeeds(linq: LinqSandbox) -> None:
     linq.faults.set(rules=[{"method": "POST", "path": "/v3/chats", "status": 429, "times": 2, "retry_after": 0}])
     chat = linq.client.chats.create(from_=linq.lines[0], to=[ALICE], message=HI).chat

@@ -68,3 +68,36 @@ async def test_leaves_that_cannot_happen_answer_the_envelope(world: World, case:
         assert_envelope(await leave(world, alice, "nope"), 404, 2001)
     else:
         assert_envelope(await leave(world, "not a handle", await group(world, [alice, bob])), 400, 1002)
+
+
+async def test_a_member_types_and_stops(world: World, receiver: Receiver) -> None:
+    alice, bob = new_phone(1), new_phone(2)
+    chat_id = await group(world, [alice, bob])
+    await world.subscribe(receiver.url, ["chat.typing_indicator.started", "chat.typing_indicator.stopped"])
+    for typing in (True, False):
+        response = await world.http.post(
+            f"http://testserver/sandbox/handles/{alice}/typing", json={"chat_id": chat_id, "typing": typing}
+        )
+        assert response.status_code == 204
+    await world.worker.run_until_idle()
+    events = {json.loads(hit.body)["event_type"]: json.loads(hit.body) for hit in await receiver.wait_for_async(2)}
+    started = events["chat.typing_indicator.started"]
+    assert set(events) == {"chat.typing_indicator.started", "chat.typing_indicator.stopped"}
+    assert started["data"]["chat_id"] == chat_id and started["data"]["actor_handle"]["handle"] == alice
+
+
+async def test_typing_needs_a_member_and_a_service_that_shows_it(world: World) -> None:
+    alice, bob = new_phone(1), new_phone(2)
+    chat_id = await group(world, [alice, bob])
+    basic_phone = new_phone(9)
+    sms_chat = await group(world, [basic_phone])
+
+    async def type_in(handle: str, chat: str) -> object:
+        body = {"chat_id": chat, "typing": True}
+        return await world.http.post(f"http://testserver/sandbox/handles/{handle}/typing", json=body)
+
+    assert_envelope(await type_in(new_phone(3), chat_id), 409, 2015)
+    assert_envelope(await type_in(world.partner.lines[0], chat_id), 409, 2015)
+    assert_envelope(await type_in(basic_phone, sms_chat), 409, 2017)
+    missing = await world.http.post(f"http://testserver/sandbox/handles/{alice}/typing", json={"chat_id": chat_id})
+    assert_envelope(missing, 400, 1001)

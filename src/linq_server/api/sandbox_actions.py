@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -29,3 +29,20 @@ class LeaveBody(BaseModel):
 async def leave(handle: str, body: LeaveBody, app: App, partner: CurrentPartner, trace_id: TraceId) -> JSONResponse:
     await handle_actions.leave(app, partner.id, handle, body.chat_id, trace_id)
     return accepted("Member leaving queued", trace_id)
+
+
+class TypingBody(BaseModel):
+    chat_id: Text = Field(description="The chat the handle types in")
+    typing: bool = Field(description="true: starts typing; false: stops")
+
+
+@router.post(
+    "/sandbox/handles/{handle}/typing",
+    status_code=204,
+    summary="A handle starts or stops typing",
+    description="Emits `chat.typing_indicator.started` or `.stopped` with the handle as `actor_handle`. "
+    "409/2017 in an SMS chat (no typing indicators there); 409/2015 when the handle is not an active member.",
+)
+async def typing(handle: str, body: TypingBody, app: App, partner: CurrentPartner, trace_id: TraceId) -> Response:
+    await handle_actions.typing(app, partner.id, handle, body.chat_id, body.typing, trace_id)
+    return Response(status_code=204)

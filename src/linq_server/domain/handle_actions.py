@@ -11,6 +11,7 @@ from linq_server.domain.chats import interactable_chat, load_view
 from linq_server.domain.context import DomainContext
 from linq_server.domain.errors import NotAGroupChat, ParticipantServiceMismatch, StateConflict
 from linq_server.domain.handles import parse_handle
+from linq_server.shapes import chat_events
 from linq_server.store.changes import Change
 from linq_server.vocabulary import ChangeKind, ParticipantStatus
 
@@ -31,6 +32,34 @@ def check_member_leave(handle: str, me: str, status: str | None, is_group: bool,
     if status != ParticipantStatus.ACTIVE or removing:
         raise StateConflict(f"{handle} is not a participant of this chat")
     return None
+
+
+# Typing indicators travel over iMessage and RCS; SMS has none.
+TYPING_SERVICES = ("iMessage", "RCS")
+
+
+def check_member_typing(handle: str, me: str, status: str | None, service: str) -> None:
+    """Only an active member other than our line types, and only where the service shows typing."""
+    if handle == me:
+        raise StateConflict("Your own line shows typing with the typing endpoints of /v3/chats")
+    if status != ParticipantStatus.ACTIVE:
+        raise StateConflict(f"{handle} is not a participant of this chat")
+    if service not in TYPING_SERVICES:
+        raise ParticipantServiceMismatch(f"Typing indicators are not carried over {service}")
+
+
+async def typing(
+    ctx: DomainContext, partner_id: str, raw_handle: str, chat_id: str, is_typing: bool, trace_id: str
+) -> None:
+    """``raw_handle`` starts or stops typing in the partner's chat: ``chat.typing_indicator.started``/``.stopped``."""
+    handle = parse_handle(raw_handle).value
+    async with ctx.db.write() as conn:
+        chat, _queued = await interactable_chat(ctx, conn, partner_id, chat_id)
+        view = await load_view(conn, chat)
+        member = view.participant(handle)
+        check_member_typing(handle, view.me.handle, member.status if member else None, chat.service)
+        assert member is not None
+        await ctx.emitter.emit_all(conn, [chat_events.typing_indicator(chat, member, is_typing, trace_id)])
 
 
 async def leave(ctx: DomainContext, partner_id: str, raw_handle: str, chat_id: str, trace_id: str) -> None:

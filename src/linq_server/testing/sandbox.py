@@ -85,6 +85,10 @@ class Phone:
         body = {"services": services, "failing_operations": failing_operations or []}
         return _checked(self.http.put(f"/sandbox/handles/{self.handle}", json=body))
 
+    def typing(self, chat_id: str, typing: bool = True) -> None:
+        """Start (or stop) typing: ``chat.typing_indicator.started`` / ``.stopped``."""
+        _checked(self.http.post(f"/sandbox/handles/{self.handle}/typing", json={"chat_id": chat_id, "typing": typing}))
+
     def leave(self, chat_id: str) -> Any:
         """Leave a group; ``participant.removed`` follows."""
         return _checked(self.http.post(f"/sandbox/handles/{self.handle}/leave", json={"chat_id": chat_id}))
