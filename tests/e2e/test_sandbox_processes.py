@@ -16,9 +16,11 @@ from tests.support.server import ServerProcess
 @pytest.fixture
 def two_servers(fresh_database_url: str, tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
     key, lines = generate_api_key(), [new_phone(0)]
-    first = ServerProcess(fresh_database_url, tmp_path / "data", key, lines).start(timeout=120)
+    first = ServerProcess(fresh_database_url, tmp_path / "data", key, lines)
     second = ServerProcess(fresh_database_url, tmp_path / "data", key, lines, command=("serve", "--no-worker"))
     try:
+        # Started in turn (each migrates first); a cold start on a loaded machine can take a while.
+        first.start(timeout=120)
         second.start(timeout=120)
         yield first, second
     finally:

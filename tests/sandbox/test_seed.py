@@ -75,8 +75,8 @@ def test_the_server_seeds_itself_at_start(fresh_database_url: str, tmp_path: Pat
         fresh_database_url, tmp_path / "data", "linq_sk_unused_sandbox_key", [new_phone(0)],
         extra_env={"LINQ_SERVER_SEED": str(path)},
     )  # fmt: skip
-    server.start()
     try:
+        server.start(timeout=120)  # a cold start on a loaded machine can take a while
         key = f"linq_sk_seeded_{line[1:]}"
         with LinqAPIV3(api_key=key, base_url=server.base_url, _strict_response_validation=True) as sdk:
             listed = sdk.chats.list_chats()
