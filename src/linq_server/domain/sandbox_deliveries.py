@@ -7,9 +7,9 @@ import binascii
 from dataclasses import dataclass
 from datetime import datetime
 
+from linq_server.domain.context import DomainContext
 from linq_server.domain.errors import InvalidParameterValue, ResourceNotFound, StateConflict
 from linq_server.domain.ids import parse_id
-from linq_server.services import Services
 from linq_server.store import deliveries as store
 from linq_server.store import webhooks as webhook_store
 from linq_server.store.deliveries import AttemptRecord, DeliveryRecord
@@ -44,7 +44,7 @@ def check_status(status: str | None) -> str | None:
 
 
 async def list_deliveries(
-    services: Services,
+    ctx: DomainContext,
     partner_id: str,
     *,
     event_type: str | None,
@@ -55,7 +55,7 @@ async def list_deliveries(
 ) -> tuple[list[DeliveryLog], str | None]:
     """A page of the partner's deliveries, newest first, each with its attempts; and the next page's cursor."""
     after = decode_cursor(cursor) if cursor else None
-    async with services.db.read() as conn:
+    async with ctx.db.read() as conn:
         page = await store.page_of_deliveries(
             conn, partner_id, event_type=event_type, status=check_status(status), subscription_id=subscription_id,
             after=after, limit=limit + 1,
@@ -66,28 +66,26 @@ async def list_deliveries(
     return [DeliveryLog(d, attempts[d.id]) for d in page], encode_cursor(page[-1]) if more else None
 
 
-async def get_delivery(services: Services, partner_id: str, delivery_id: str) -> DeliveryLog:
-    async with services.db.read() as conn:
+async def get_delivery(ctx: DomainContext, partner_id: str, delivery_id: str) -> DeliveryLog:
+    async with ctx.db.read() as conn:
         delivery = await store.delivery_of(conn, partner_id, parse_id(delivery_id, ResourceNotFound))
         if delivery is None:
             raise ResourceNotFound("Delivery not found")
         return DeliveryLog(delivery, (await store.attempts_for(conn, [delivery.id]))[delivery.id])
 
 
-async def resend(services: Services, partner_id: str, delivery_id: str) -> DeliveryLog:
+async def resend(ctx: DomainContext, partner_id: str, delivery_id: str) -> DeliveryLog:
     """Send a delivery's event again to its subscription: a new delivery, same body and ``webhook-id``,
     with a fresh retry window. 409 when the subscription is gone or disabled."""
-    async with services.db.write() as conn:
+    async with ctx.db.write() as conn:
         delivery = await store.delivery_of(conn, partner_id, parse_id(delivery_id, ResourceNotFound))
         if delivery is None:
             raise ResourceNotFound("Delivery not found")
-        subscription = await webhook_store.subscription_of(services.db, conn, partner_id, delivery.subscription_id)
+        subscription = await webhook_store.subscription_of(ctx.db, conn, partner_id, delivery.subscription_id)
         if subscription is None or not subscription.is_active:
             raise StateConflict("The delivery's webhook subscription was deleted or is disabled")
-        copy_id = await store.insert_copy(conn, delivery, services.clock.now())
-        await services.queue.enqueue(
-            conn, DELIVER_JOB, {"delivery_id": copy_id}, max_attempts=2 * MAX_DELIVERY_ATTEMPTS
-        )
+        copy_id = await store.insert_copy(conn, delivery, ctx.clock.now())
+        await ctx.queue.enqueue(conn, DELIVER_JOB, {"delivery_id": copy_id}, max_attempts=2 * MAX_DELIVERY_ATTEMPTS)
         copy = await store.delivery_of(conn, partner_id, copy_id)
     assert copy is not None
     return DeliveryLog(copy, [])

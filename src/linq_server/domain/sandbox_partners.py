@@ -8,8 +8,8 @@ import uuid
 from typing import ClassVar
 
 from linq_server.domain import partners
+from linq_server.domain.context import DomainContext
 from linq_server.domain.errors import InvalidParameterValue, LinqError, Unauthorized
-from linq_server.services import Services
 from linq_server.store.sandbox_reset import delete_partner_data
 
 MAX_LINES = 10
@@ -43,7 +43,7 @@ def random_line(rng: random.Random) -> str:
 
 
 async def create_sandbox_partner(
-    services: Services, *, name: str | None, phone_numbers: list[str] | None, line_count: int
+    ctx: DomainContext, *, name: str | None, phone_numbers: list[str] | None, line_count: int
 ) -> partners.NewPartner:
     """A partner with a new key and its own lines: the ones asked for, or ``line_count`` random ones."""
     rng = random.SystemRandom()
@@ -53,7 +53,7 @@ async def create_sandbox_partner(
     while True:
         numbers = phone_numbers or [random_line(rng) for _ in range(line_count)]
         try:
-            return await partners.create_partner(services.db, name or f"sandbox-{uuid.uuid4().hex[:12]}", numbers)
+            return await partners.create_partner(ctx.db, name or f"sandbox-{uuid.uuid4().hex[:12]}", numbers)
         except InvalidParameterValue:
             # A random number someone already owns: draw again. Asked-for numbers and names fail at once.
             if fixed or attempt >= _ATTEMPTS:
@@ -61,8 +61,8 @@ async def create_sandbox_partner(
             attempt += 1
 
 
-async def reset_partner(services: Services, partner_id: str) -> dict[str, int]:
+async def reset_partner(ctx: DomainContext, partner_id: str) -> dict[str, int]:
     """Delete the partner's chats (with participants, changes and messages), webhook subscriptions,
     events, deliveries, handle overrides and faults; the partner, its keys and lines stay."""
-    async with services.db.write() as conn:
+    async with ctx.db.write() as conn:
         return await delete_partner_data(conn, partner_id)

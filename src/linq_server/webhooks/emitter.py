@@ -112,9 +112,8 @@ class Emitter:
         for partner_id, rows in deliveries.items():
             planned += await self.planner.plan(conn, partner_id, rows) if self.planner else [(r, 0.0) for r in rows]
         await store.insert_deliveries(conn, [row for row, _delay in planned])
-        for delay in sorted({delay for _row, delay in planned}):
-            await self.queue.enqueue_many(
-                conn, DELIVER_JOB, [{"delivery_id": row["id"]} for row, later in planned if later == delay],
-                delay_seconds=delay, max_attempts=2 * MAX_DELIVERY_ATTEMPTS,
-            )  # fmt: skip
+        await self.queue.schedule(
+            conn, DELIVER_JOB, [({"delivery_id": row["id"]}, delay) for row, delay in planned],
+            max_attempts=2 * MAX_DELIVERY_ATTEMPTS,
+        )  # fmt: skip
         return ids
