@@ -92,3 +92,14 @@ async def world_partner_with_a_chat(world: World) -> PartnerAccount:
     async with client(world.app, other.api_key) as http:
         assert (await http.post("/api/partner/v3/chats", json=body)).status_code == 201
     return other
+
+
+async def test_outside_the_sandbox_no_control_route_is_served(settings: Settings, partner: PartnerAccount) -> None:
+    production = create_app(settings.model_copy(update={"sandbox": False, "admin_key": ADMIN_KEY}))
+    async with production.router.lifespan_context(production), client(production, partner.api_key) as http:
+        for method, path in [
+            ("GET", "/sandbox/clock"), ("PUT", "/sandbox/faults"), ("GET", "/sandbox/deliveries"),
+            ("POST", "/sandbox/reset"), ("POST", "/sandbox/partners"), ("GET", "/sandbox/handles/+14155550100"),
+        ]:  # fmt: skip
+            assert_envelope(await http.request(method, path, json={}), 404, 2001)
+        assert (await http.get("/api/partner/v3/phone_numbers")).status_code == 200
