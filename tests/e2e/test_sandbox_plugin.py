@@ -53,7 +53,7 @@ def test_a_500_fault_reaches_the_caller_in_linqs_envelope(linq: LinqSandbox) -> 
     chat_id = create_group(linq, [ALICE, BOB])
     with pytest.raises(linq_sdk.InternalServerError) as raised:
         linq.client.with_options(max_retries=0).chats.retrieve(chat_id)
-    assert raised.value.body == {"status": 500, "code": 3006, "message": "Internal server error"}
+    assert raised.value.body | {"status": 500, "code": 3006, "message": "Internal server error"} == raised.value.body
     linq.faults.clear()
     assert linq.client.chats.retrieve(chat_id).id == chat_id
 

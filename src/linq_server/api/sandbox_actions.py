@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from linq_server.api.chats import accepted
 from linq_server.api.deps import App, CurrentPartner, TraceId
-from linq_server.api.fields import Text
+from linq_server.api.fields import Name
+from linq_server.api.json_response import JSONResponse
 from linq_server.domain import handle_actions
 
 router = APIRouter(tags=["Sandbox"])
 
 
 class LeaveBody(BaseModel):
-    chat_id: Text = Field(description="The group chat the handle leaves")
+    chat_id: Name = Field(description="The group chat the handle leaves")
 
 
 @router.post(
@@ -32,7 +32,7 @@ async def leave(handle: str, body: LeaveBody, app: App, partner: CurrentPartner,
 
 
 class TypingBody(BaseModel):
-    chat_id: Text = Field(description="The chat the handle types in")
+    chat_id: Name = Field(description="The chat the handle types in")
     typing: bool = Field(description="true: starts typing; false: stops")
 
 

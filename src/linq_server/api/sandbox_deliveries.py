@@ -6,9 +6,9 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
 
 from linq_server.api.deps import App, CurrentPartner
+from linq_server.api.json_response import JSONResponse
 from linq_server.clock import isoformat
 from linq_server.domain import sandbox_deliveries
 from linq_server.domain.sandbox_deliveries import DeliveryLog
