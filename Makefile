@@ -62,6 +62,7 @@ benchmark: $(VENV)/.dev-installed benchmarks/prism/node_modules/.installed
 	$(BIN)/python -m benchmarks.webhooks
 	$(BIN)/python -m benchmarks.chat_pages
 	$(BIN)/python -m benchmarks.attachments --s3
+	$(BIN)/python -m benchmarks.manual_clock
 
 benchmarks/prism/node_modules/.installed: benchmarks/prism/package.json benchmarks/prism/package-lock.json
 	cd benchmarks/prism && npm ci --no-audit --no-fund

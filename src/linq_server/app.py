@@ -25,6 +25,11 @@ from linq_server.api import (
     reactions,
     relay,
     sandbox,
+    sandbox_accounts,
+    sandbox_actions,
+    sandbox_clock,
+    sandbox_deliveries,
+    sandbox_faults,
     sandbox_lines,
     sandbox_typing,
     typing,
@@ -34,6 +39,7 @@ from linq_server.api import (
 from linq_server.api.body_guard import BodyGuardMiddleware
 from linq_server.api.deps import KeyCache
 from linq_server.api.errors import install_error_handlers
+from linq_server.api.fault_injection import FaultInjection
 from linq_server.api.json_response import JSONResponse
 from linq_server.api.trace import TraceMiddleware
 from linq_server.clock import Clock
@@ -44,6 +50,17 @@ from linq_server.services import build_services
 from linq_server.workers import build_worker
 
 API_PREFIX = "/api/partner"
+# The control plane of the sandbox (LINQ_SERVER_SANDBOX=true only): the other side of the chat, time, faults.
+SANDBOX_ROUTERS = (
+    sandbox,
+    sandbox_actions,
+    sandbox_accounts,
+    sandbox_clock,
+    sandbox_deliveries,
+    sandbox_faults,
+    sandbox_lines,
+    sandbox_typing,
+)
 
 
 def create_app(settings: Settings | None = None, *, run_worker: bool = False, clock: Clock | None = None) -> FastAPI:
@@ -83,7 +100,10 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False, cl
         app.include_router(module.router, prefix=API_PREFIX)
     for module in (attachments, typing, contact_cards, capability):
         app.include_router(module.router, prefix=API_PREFIX)
-    for module in (sandbox, sandbox_lines, sandbox_typing, relay, webhook_logs, attachment_files):
+    if services.settings.sandbox:
+        for module in SANDBOX_ROUTERS:
+            app.include_router(module.router)
+    for module in (relay, webhook_logs, attachment_files):
         app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)
@@ -104,6 +124,8 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False, cl
             swagger_favicon_url="/docs-assets/favicon-32x32.png",
         )
 
+    if services.settings.sandbox:
+        app.add_middleware(FaultInjection, services=services, key_cache=app.state.key_cache, prefix=API_PREFIX)
     # Outermost last: the trace middleware wraps the guard, so even a refused body gets its trace id.
     app.add_middleware(BodyGuardMiddleware)
     app.add_middleware(TraceMiddleware)

@@ -1,4 +1,4 @@
-"""The command line: serve, migrate, partners."""
+"""The command line: serve, worker, migrate, seed, partners."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import signal
+import socket
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +16,7 @@ from rich.console import Console
 from rich.panel import Panel
 from sqlalchemy.exc import IntegrityError
 
+from linq_server import seed as seeding
 from linq_server.app import create_app
 from linq_server.config import Settings, kept_secret
 from linq_server.domain import partners
@@ -55,13 +57,22 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8787,
     worker: Annotated[bool, typer.Option(help="Also run a job worker in this process.")] = True,
+    fd: Annotated[
+        int | None, typer.Option(help="Serve on this inherited, already-bound socket (host and port are ignored).")
+    ] = None,
 ) -> None:
     """Migrate the database, make sure the sandbox partner exists, and serve the API (and a worker)."""
+    # An inherited socket lets whoever started us bind port 0 and know the port (the pytest plugin does).
+    inherited = socket.socket(fileno=fd) if fd is not None else None
+    if inherited is not None:
+        host, port = inherited.getsockname()[:2]
     settings = Settings()
     settings.public_url = (settings.public_url or f"http://{host}:{port}").rstrip("/")
     _configure_logging(settings)
     run_migrations(settings.database_url)
     sandbox = asyncio.run(_ensure_sandbox(settings))
+    if settings.seed:
+        _report_seeding(settings, settings.seed)
     base_url = f"{settings.public_url}/api/partner"
     lines = "\n".join(f"  {line.phone_number}" for line in sandbox.lines)
     console.print(
@@ -74,7 +85,10 @@ def serve(
         ),
         soft_wrap=True,
     )
-    uvicorn.run(create_app(settings, run_worker=worker), host=host, port=port, log_level=settings.log_level.lower())
+    config = uvicorn.Config(
+        create_app(settings, run_worker=worker), host=host, port=port, log_level=settings.log_level.lower()
+    )
+    uvicorn.Server(config).run(sockets=[inherited] if inherited is not None else None)
 
 
 @app.command("worker")
@@ -108,6 +122,32 @@ def linq_cli_environment(public_url: str) -> str:
         f"LINQ_API_URL={public_url}/api/partner\nLINQ_RELAY_WS_URL={ws_url}/relay-ws\n"
         f"LINQ_RELAY_URL={public_url}\nLINQ_LOGS_URL={public_url}/api"
     )
+
+
+async def _apply_seed(settings: Settings, path: Path) -> list[seeding.Seeded]:
+    services = build_services(settings)
+    try:
+        return await seeding.apply_seed(services, seeding.load_seed(path))
+    finally:
+        await services.close()
+
+
+def _report_seeding(settings: Settings, path: Path) -> None:
+    try:
+        done = asyncio.run(_apply_seed(settings, path))
+    except (ValueError, LinqError) as error:
+        console.print(f"[red]seeding failed:[/] {error.message if isinstance(error, LinqError) else error}")
+        raise typer.Exit(1) from error
+    for partner in done:
+        typer.echo(json.dumps({"partner": partner.name, "partner_id": partner.partner_id, "created": partner.created}))
+
+
+@app.command()
+def seed(file: Annotated[Path, typer.Argument(help="A YAML seed file.", exists=True, dir_okay=False)]) -> None:
+    """Create the partners, lines, handles, chats and webhook subscriptions a YAML file describes (idempotent)."""
+    settings = Settings()
+    run_migrations(settings.database_url)
+    _report_seeding(settings, file)
 
 
 def _configure_logging(settings: Settings) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,6 +36,12 @@ class Settings(BaseSettings):
     storage_url: str | None = None
     # Messages per rolling minute per (line, recipient): Linq's documented limit; raise it for load tests.
     messages_per_minute: int = 30
+    # "manual": time stands still until POST /sandbox/clock/advance moves it (sandbox only).
+    clock: Literal["real", "manual"] = "real"
+    # The key of POST /sandbox/partners; that route is refused while it is unset.
+    admin_key: str | None = None
+    # A YAML file of partners, lines, handles, chats and subscriptions, applied (idempotently) at start.
+    seed: Path | None = None
 
     @field_validator("log_level")
     @classmethod

@@ -10,9 +10,10 @@ from pathlib import Path
 
 from linq_server.carrier.base import Carrier
 from linq_server.carrier.sandbox import SandboxCarrier, load_handles_file
-from linq_server.clock import Clock
+from linq_server.clock import Clock, SandboxClock
 from linq_server.config import Settings
 from linq_server.domain.signed_links import LinkSigner
+from linq_server.domain.webhook_faults import WebhookFaultPlanner
 from linq_server.jobs.queue import JobQueue
 from linq_server.storage import open_storage
 from linq_server.storage.base import Storage
@@ -41,8 +42,14 @@ class Services:
         await self.db.close()
 
 
+def clock_for(settings: Settings) -> Clock:
+    if settings.clock == "manual" and not settings.sandbox:
+        raise ValueError("LINQ_SERVER_CLOCK=manual is a sandbox feature; it needs LINQ_SERVER_SANDBOX=true")
+    return SandboxClock() if settings.clock == "manual" else Clock()
+
+
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
-    clock = clock or Clock()
+    clock = clock or clock_for(settings)
     db = Database(settings.database_url)
     queue = JobQueue(db, clock)
     server_key = load_server_key(settings.secret_key, Path(settings.data_dir))
@@ -51,7 +58,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         db=db,
         clock=clock,
         queue=queue,
-        emitter=Emitter(queue),
+        # Sandbox webhook faults (duplicates, delays, reordering) exist only in the sandbox.
+        emitter=Emitter(queue, WebhookFaultPlanner() if settings.sandbox else None),
         secrets=SecretBox(server_key),
         carrier=SandboxCarrier(
             db,

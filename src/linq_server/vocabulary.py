@@ -14,6 +14,8 @@ class ChangeKind(StrEnum):
 
     ADD_PARTICIPANT = "add_participant"
     REMOVE_PARTICIPANT = "remove_participant"
+    # A member (not our line) left the group on their own phone: the sandbox's handles can do that.
+    MEMBER_LEFT = "member_left"
     LEAVE = "leave"
     RENAME = "rename"
     SET_ICON = "set_icon"
@@ -25,8 +27,13 @@ class ChangeKind(StrEnum):
 
     @property
     def names_a_member(self) -> bool:
-        """Adds and removals carry the member concerned as their value; the others concern the group."""
-        return self in (ChangeKind.ADD_PARTICIPANT, ChangeKind.REMOVE_PARTICIPANT)
+        """Adds, removals and a member's leaving carry the member as their value; the others concern the group."""
+        return self in (ChangeKind.ADD_PARTICIPANT, ChangeKind.REMOVE_PARTICIPANT, ChangeKind.MEMBER_LEFT)
+
+    @property
+    def takes_a_member_out(self) -> bool:
+        """A removal, or a member's own leaving: either way the member is gone once it is applied."""
+        return self in (ChangeKind.REMOVE_PARTICIPANT, ChangeKind.MEMBER_LEFT)
 
 
 class CarrierOperation(StrEnum):
@@ -44,6 +51,8 @@ class CarrierOperation(StrEnum):
 _OPERATION_OF = {
     ChangeKind.ADD_PARTICIPANT: CarrierOperation.ADD,
     ChangeKind.REMOVE_PARTICIPANT: CarrierOperation.REMOVE,
+    # A handle whose failing_operations name "leave" cannot leave either.
+    ChangeKind.MEMBER_LEFT: CarrierOperation.LEAVE,
     ChangeKind.LEAVE: CarrierOperation.LEAVE,
     ChangeKind.RENAME: CarrierOperation.RENAME,
     ChangeKind.SET_ICON: CarrierOperation.SET_ICON,

@@ -36,12 +36,18 @@ def doc_url(code: int) -> str:
     return f"https://docs.linqapp.com/error/codes/{code // 1000}xxx/{code}/"
 
 
-def envelope(error: LinqError, trace_id: str | None, headers: dict[str, str] | None = None) -> JSONResponse:
+def envelope(
+    error: LinqError, trace_id: str | None, headers: dict[str, str] | None = None, *, retry_after: int | None = None
+) -> JSONResponse:
     body: dict[str, Any] = {
         "error": {"status": error.status, "code": error.code, "message": error.message, "doc_url": doc_url(error.code)},
         "success": False,
     }
     headers = dict(headers or {})
+    if retry_after is not None:
+        # A 429 says when to come back, in the body and in the header the SDK waits on.
+        body["error"]["retry_after"] = retry_after
+        headers["retry-after"] = str(retry_after)
     if trace_id:
         body["trace_id"] = trace_id
     if error.should_retry is not None:

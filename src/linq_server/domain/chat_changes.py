@@ -149,13 +149,15 @@ class ChatChanges:
             batch.membership_changed.add(chat.id)
             batch.events.append(events.participant_added(chat, joined, change.trace_id))
             return ChatView(chat, [p for p in view.participants if p.handle != handle] + [joined])
-        if change.kind in (ChangeKind.REMOVE_PARTICIPANT, ChangeKind.LEAVE):
-            existing = view.participant(handle if change.kind == ChangeKind.REMOVE_PARTICIPANT else view.me.handle)
+        if change.kind in (ChangeKind.REMOVE_PARTICIPANT, ChangeKind.MEMBER_LEFT, ChangeKind.LEAVE):
+            existing = view.participant(view.me.handle if change.kind == ChangeKind.LEAVE else handle)
             if existing is None or existing.status != ParticipantStatus.ACTIVE:
                 return view
             gone = replace(
                 existing,
-                status=ParticipantStatus.LEFT if change.kind == ChangeKind.LEAVE else ParticipantStatus.REMOVED,
+                status=ParticipantStatus.REMOVED
+                if change.kind == ChangeKind.REMOVE_PARTICIPANT
+                else ParticipantStatus.LEFT,
                 left_at=now,
             )
             batch.updated.append(gone)

@@ -226,7 +226,11 @@ async def leave_chat(ctx: DomainContext, partner_id: str, chat_id: str, trace_id
         if chat.service != "iMessage":
             raise ParticipantServiceMismatch(f"Only iMessage groups can be left; this group uses {chat.service}")
         view = await load_view(conn, chat)
-        leaving = {change.value for change in queued if change.kind == ChangeKind.REMOVE_PARTICIPANT}
+        leaving = {
+            change.value
+            for change in queued
+            if change.kind.names_a_member and change.kind != ChangeKind.ADD_PARTICIPANT
+        }
         if len([p for p in view.active() if p.handle not in leaving]) < MIN_ACTIVE_TO_LEAVE:
             raise StateConflict(f"A group can be left only while it has at least {MIN_ACTIVE_TO_LEAVE} participants")
         await queue_changes(

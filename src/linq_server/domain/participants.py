@@ -76,7 +76,9 @@ def check_remove(view: ChatView, queued: list[Change], handle: str) -> Change | 
     pending = next((c for c in queued if c.kind == ChangeKind.REMOVE_PARTICIPANT and c.value == handle), None)
     if pending is not None:
         return pending
-    leaving = {c.value for c in queued if c.kind in (ChangeKind.REMOVE_PARTICIPANT, ChangeKind.LEAVE)}
+    leaving = {
+        c.value for c in queued if c.kind in (ChangeKind.REMOVE_PARTICIPANT, ChangeKind.MEMBER_LEFT, ChangeKind.LEAVE)
+    }
     remaining = [p for p in view.active() if p.handle not in leaving and p.handle != handle]
     if len(remaining) < MIN_PARTICIPANTS:
         raise StateConflict(f"A group must keep at least {MIN_PARTICIPANTS} participants")

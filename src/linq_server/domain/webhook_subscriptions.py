@@ -81,11 +81,15 @@ async def create_subscription(
     routing_id_header: str | None,
     routing_key_header: str | None,
     trace_id: str,
+    signing_secret: str | None = None,
 ) -> CreatedSubscription:
-    """Create a subscription; its signing secret is returned here once and stored only encrypted."""
+    """Create a subscription; its signing secret is returned here once and stored only encrypted.
+
+    ``signing_secret`` (already checked) seeds a sandbox with a known secret; the API always generates one.
+    """
     await _check_target(ctx, target_url)
     events = check_event_types(subscribed_events)
-    secret = generate_signing_secret()
+    secret = signing_secret or generate_signing_secret()
     now = ctx.clock.now()
     key_header = _header(routing_key_header)
     subscription = Subscription(

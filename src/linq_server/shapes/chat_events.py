@@ -79,3 +79,9 @@ def group_name_update_failed(chat: ChatRow, at: datetime, trace_id: str) -> Even
 def group_icon_update_failed(chat: ChatRow, at: datetime, trace_id: str) -> Event:
     """``chat.group_icon_update_failed``: the network refused the new icon (error code 4001)."""
     return _update_failed(chat, "chat.group_icon_update_failed", at, trace_id)
+
+
+def typing_indicator(chat: ChatRow, actor: Participant, started: bool, trace_id: str) -> Event:
+    """``chat.typing_indicator.started`` / ``.stopped``: who is (or stopped) typing."""
+    event_type = "chat.typing_indicator.started" if started else "chat.typing_indicator.stopped"
+    return _of_chat(chat, event_type, {"chat_id": chat.id, "actor_handle": handle_json(chat, actor)}, trace_id)

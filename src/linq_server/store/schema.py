@@ -138,6 +138,8 @@ webhook_attempts = sa.Table(
     sa.Column("status_code", sa.Integer, nullable=True),
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("response_excerpt", sa.Text, nullable=True),
+    # The headers sent (signatures included), so a sandbox user can check their verification code.
+    sa.Column("request_headers", sa.JSON, nullable=True),
     sa.Index("ix_webhook_attempts_delivery", "delivery_id", "attempt"),
 )
 
@@ -195,7 +197,7 @@ chat_changes = sa.Table(
     metadata,
     sa.Column("id", sa.String(36), primary_key=True),
     sa.Column("chat_id", sa.String(36), sa.ForeignKey("chats.id", ondelete="CASCADE"), nullable=False),
-    # add_participant | remove_participant | leave | rename | set_icon
+    # add_participant | remove_participant | member_left | leave | rename | set_icon
     sa.Column("kind", sa.String(32), nullable=False),
     sa.Column("value", sa.Text, nullable=True),
     # queued → applied | failed
@@ -376,4 +378,25 @@ sandbox_lines = sa.Table(
     # enabled | not_enabled | no_account | check_fails: what check_rcs meets on this line.
     sa.Column("rcs", sa.String(16), nullable=False),
     sa.Column("updated_at", Timestamp(), nullable=False),
+)
+
+# Sandbox fault injection (PUT /sandbox/faults): one row per partner for webhook faults, one per API rule.
+sandbox_faults = sa.Table(
+    "sandbox_faults",
+    metadata,
+    sa.Column("partner_id", sa.String(36), sa.ForeignKey("partners.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("webhooks", sa.JSON, nullable=False),
+    sa.Column("updated_at", Timestamp(), nullable=False),
+)
+
+sandbox_fault_rules = sa.Table(
+    "sandbox_fault_rules",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("partner_id", sa.String(36), sa.ForeignKey("partners.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("rule", sa.JSON, nullable=False),
+    # How many more calls the rule may fail (its "times"), counted down atomically; NULL = every call.
+    sa.Column("remaining", sa.Integer, nullable=True),
+    sa.Index("ix_sandbox_fault_rules_partner", "partner_id", "position"),
 )

@@ -130,6 +130,7 @@ class Attempt:
     response_excerpt: str | None
     outcome: WebhookDeliveryStatus
     finished_at: datetime | None
+    request_headers: dict[str, str] | None = None
 
 
 async def deliveries_for(
@@ -171,7 +172,7 @@ async def record_attempts(conn: AsyncConnection, attempts: list[Attempt]) -> Non
             {
                 "id": str(uuid.uuid4()), "delivery_id": a.delivery_id, "attempt": a.attempt, "started_at": a.started_at,
                 "duration_ms": a.duration_ms, "status_code": a.status_code, "error": a.error,
-                "response_excerpt": a.response_excerpt,
+                "response_excerpt": a.response_excerpt, "request_headers": a.request_headers,
             }
             for a in attempts
         ],

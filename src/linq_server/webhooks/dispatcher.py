@@ -157,6 +157,7 @@ class Dispatcher:
             delivery_id=delivery.id, attempt=attempt, started_at=started_at, duration_ms=duration_ms,
             status_code=status_code, error=error, response_excerpt=excerpt, outcome=outcome,
             finished_at=None if outcome == WebhookDeliveryStatus.PENDING else self.clock.now(),
+            request_headers=headers,
         )  # fmt: skip
         return record, delay
 

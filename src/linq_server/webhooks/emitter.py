@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -41,9 +41,18 @@ class Event:
     phone_number: str | None = None
 
 
+class DeliveryPlanner(Protocol):
+    """Decides, per partner, when each delivery goes out and whether it is doubled (sandbox webhook faults)."""
+
+    async def plan(
+        self, conn: AsyncConnection, partner_id: str, deliveries: list[dict[str, Any]]
+    ) -> list[tuple[dict[str, Any], float]]: ...
+
+
 class Emitter:
-    def __init__(self, queue: JobQueue) -> None:
+    def __init__(self, queue: JobQueue, planner: DeliveryPlanner | None = None) -> None:
         self.queue = queue
+        self.planner = planner
 
     async def emit(
         self,
@@ -80,7 +89,7 @@ class Emitter:
             partner_id: await store.subscriptions_of(conn, partner_id, active_only=True)
             for partner_id in {e.partner_id for e in events}
         }
-        deliveries: list[dict[str, Any]] = []
+        deliveries: dict[str, list[dict[str, Any]]] = {partner_id: [] for partner_id in subscriptions}
         for event_id, event in zip(ids, events, strict=True):
             for subscription in subscriptions[event.partner_id]:
                 if not wants(subscription, event.event_type, event.phone_number):
@@ -95,12 +104,16 @@ class Emitter:
                     ),
                     separators=(",", ":"),
                 )  # fmt: skip
-                deliveries.append(
+                deliveries[event.partner_id].append(
                     {"id": str(uuid.uuid4()), "event_id": event_id, "subscription_id": subscription.id, "body": body,
                      "status": WebhookDeliveryStatus.PENDING, "attempts": 0, "created_at": now}
                 )  # fmt: skip
-        await store.insert_deliveries(conn, deliveries)
-        await self.queue.enqueue_many(
-            conn, DELIVER_JOB, [{"delivery_id": d["id"]} for d in deliveries], max_attempts=2 * MAX_DELIVERY_ATTEMPTS
-        )
+        planned: list[tuple[dict[str, Any], float]] = []
+        for partner_id, rows in deliveries.items():
+            planned += await self.planner.plan(conn, partner_id, rows) if self.planner else [(r, 0.0) for r in rows]
+        await store.insert_deliveries(conn, [row for row, _delay in planned])
+        await self.queue.schedule(
+            conn, DELIVER_JOB, [({"delivery_id": row["id"]}, delay) for row, delay in planned],
+            max_attempts=2 * MAX_DELIVERY_ATTEMPTS,
+        )  # fmt: skip
         return ids

@@ -1,7 +1,7 @@
 """Attachments, typing indicators, contact cards, rate-limit windows and sandbox line settings.
 
-Revision ID: 0008_attachments
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 """
 
 import sqlalchemy as sa
