@@ -95,6 +95,17 @@ describe('the Linq CLI 1.3.0 against linq-server', () => {
       (await sdk.chats.retrieve(chatId)).handles.some((h) => h.handle === carol && h.status === 'active'));
   });
 
+  test('messages send', async () => {
+    const created = await sdk.chats.create({ from: server.lines[0], to: [newPhone(4)], message: { parts: [{ type: 'text', value: 'Hi' }] } });
+    const chatId = created.chat.id;
+    const sent = await linq(env, 'messages', 'send', chatId, '--message', 'Sent by the CLI', '--json');
+    assert.equal(sent.code, 0, sent.stderr);
+    const messageId = JSON.parse(sent.stdout).message.id;
+    const stored = await sdk.messages.retrieve(messageId);
+    assert.equal(stored.chat_id, chatId);
+    assert.deepEqual(stored.parts.map((part) => part.value), ['Sent by the CLI']);
+  });
+
   test('webhooks listen forwards participant.added, survives a server restart, deletes its subscription on SIGINT', async () => {
     const listener = new Listener(env, '--forward-to', forwardedTo.url);
     try {

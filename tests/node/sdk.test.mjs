@@ -1,5 +1,4 @@
 // The official Node SDK (@linqapp/sdk, pinned in package.json) against a real linq-server process.
-// Messages are not served yet, so message send/list/retrieve are not checked here.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
@@ -123,6 +122,25 @@ describe('@linqapp/sdk against linq-server', () => {
     await client.webhookSubscriptions.delete(created.id);
     const gone = await client.webhookSubscriptions.retrieve(created.id).catch((e) => e);
     assert.ok(gone instanceof NotFoundError);
+  });
+
+  test('messages: send into a chat, list newest first with auto-pagination, retrieve', async () => {
+    const chat = await group(newPhone(1), newPhone(2));
+    const texts = ['one', 'two', 'three'];
+    const sent = [];
+    for (const value of texts) {
+      const answer = await client.chats.messages.send(chat.id, { message: { parts: [{ type: 'text', value }] } });
+      assert.equal(answer.chat_id, chat.id);
+      sent.push(answer.message.id);
+    }
+    const listed = [];
+    for await (const message of client.chats.messages.list(chat.id, { limit: 2 })) listed.push(message.id);
+    assert.deepEqual(listed.slice(0, 3), [...sent].reverse(), 'newest first');
+    assert.equal(new Set(listed).size, listed.length, 'auto-pagination repeats no message');
+    const message = await client.messages.retrieve(sent[1]);
+    assert.equal(message.id, sent[1]);
+    assert.equal(message.chat_id, chat.id);
+    assert.deepEqual(message.parts.map((part) => part.value), ['two']);
   });
 
   test('webhook event types', async () => {
