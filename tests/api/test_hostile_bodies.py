@@ -61,6 +61,8 @@ class Driver:
         subscription = await self.http.post("/api/partner/v3/webhook-subscriptions", json=hook)
         chat_path = f"/api/partner/v3/chats/{chat.json()['chat']['id']}"
         hook_path = f"/api/partner/v3/webhook-subscriptions/{subscription.json()['id']}"
+        message_path = f"/api/partner/v3/messages/{chat.json()['chat']['message']['id']}"
+        text = {"parts": [{"type": "text", "value": "Again"}]}
         self.routes = [
             Route("POST", "/api/partner/v3/chats", {"from": self.line, "to": [new_phone(1)], "message": message}),
             Route("PUT", chat_path, {"display_name": "Team", "group_chat_icon": "https://example.com/i.png"}),
@@ -72,6 +74,19 @@ class Driver:
             Route("PUT", hook_path, {**hook, "phone_numbers": [self.line], "is_active": True}),
             Route("DELETE", hook_path, {}),
             Route("PUT", f"/sandbox/handles/{new_phone(1)}", {"services": ["SMS"], "failing_operations": []}),
+            Route("POST", f"{chat_path}/messages", {"message": {**text, "idempotency_key": "k"}}),
+            Route("POST", "/api/partner/v3/messages", {"to": [new_phone(1)], "message": text}),
+            Route("PATCH", message_path, {"text": "Edited", "part_index": 0}),
+            Route("POST", f"{message_path}/reactions", {"operation": "add", "type": "love", "part_index": 0}),
+            Route("DELETE", message_path, {}),
+            Route("POST", f"{chat_path}/typing", {}),
+            Route(
+                "POST",
+                "/api/partner/v3/attachments",
+                {"filename": "a.png", "content_type": "image/png", "size_bytes": 10},
+            ),
+            Route("POST", "/api/partner/v3/contact_card", {"phone_number": self.line, "first_name": "Ada"}),
+            Route("POST", "/api/partner/v3/capability/check_imessage", {"address": new_phone(1)}),
         ]
 
     def rows(self) -> dict[str, int]:
