@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from linq_server.app import create_app
 from linq_server.config import Settings
+from linq_server.domain import inbound
 from tests.api.test_errors import assert_envelope
 from tests.conftest import PartnerAccount, World, make_partner
 from tests.support.phones import new_phone
@@ -103,3 +104,37 @@ async def test_outside_the_sandbox_no_control_route_is_served(settings: Settings
         ]:  # fmt: skip
             assert_envelope(await http.request(method, path, json={}), 404, 2001)
         assert (await http.get("/api/partner/v3/phone_numbers")).status_code == 200
+
+
+async def test_reset_also_clears_attachments_contact_cards_opt_outs_and_rate_windows(world: World) -> None:
+    line = world.partner.lines[0]
+    pending = await world.http.post(
+        "/v3/attachments", json={"filename": "a.png", "content_type": "image/png", "size_bytes": 3}
+    )
+    assert pending.status_code == 200, pending.text
+    card = await world.http.post("/v3/contact_card", json={"phone_number": line, "first_name": "Ada"})
+    assert card.status_code in (200, 201), card.text
+    checked_address = new_phone(1)
+    checked = await world.http.post("/v3/capability/check_imessage", json={"address": checked_address})
+    assert checked.status_code == 200, checked.text
+    opted_out = new_phone(2)
+    await receive_from(world, opted_out, "STOP")
+
+    assert (await world.http.post("http://testserver/sandbox/reset")).status_code == 204
+
+    assert_envelope(await world.http.get(f"/v3/attachments/{pending.json()['attachment_id']}"), 404, 2003)
+    assert_envelope(await world.http.get("/v3/contact_card", params={"phone_number": line}), 404, 2012)
+    # The capability window is gone: the same check at once is answered, not 429.
+    again = await world.http.post("/v3/capability/check_imessage", json={"address": checked_address})
+    assert again.status_code == 200, again.text
+    # The opt-out is gone: a send to that handle is accepted.
+    body = {"from": line, "to": [opted_out], "message": {"parts": [{"type": "text", "value": "hi again"}]}}
+    sent = await world.http.post("/v3/chats", json=body)
+    assert sent.status_code == 201, sent.text
+
+
+async def receive_from(world: World, handle: str, text: str) -> None:
+    parts = [{"type": "text", "value": text}]
+    await inbound.receive_message(
+        world.services, world.partner.id, line=world.partner.lines[0], sender=handle, parts=parts
+    )
