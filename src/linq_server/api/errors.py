@@ -22,6 +22,7 @@ from linq_server.domain.errors import (
     LinqError,
     MethodNotAllowed,
     MissingRequiredField,
+    RateLimited,
     ResourceNotFound,
 )
 from linq_server.webhooks.errors import WebhookTargetRefused
@@ -44,6 +45,8 @@ def envelope(
         "success": False,
     }
     headers = dict(headers or {})
+    if retry_after is None and isinstance(error, RateLimited):
+        retry_after = error.retry_after
     if retry_after is not None:
         # A 429 says when to come back, in the body and in the header the SDK waits on.
         body["error"]["retry_after"] = retry_after
@@ -52,10 +55,6 @@ def envelope(
         body["trace_id"] = trace_id
     if error.should_retry is not None:
         headers["x-should-retry"] = "true" if error.should_retry else "false"
-    retry_after = getattr(error, "retry_after", None)
-    if retry_after is not None:
-        body["error"]["retry_after"] = retry_after
-        headers["retry-after"] = str(retry_after)
     return JSONResponse(body, status_code=error.status, headers=headers)
 
 
