@@ -70,7 +70,16 @@ class DatabaseFactory:
         return self._sqlite_url(name)
 
     def drop_all(self) -> None:
-        if not POSTGRES_URL:
-            return
-        for name in [*self.created, self.template]:
-            asyncio.run(_pg(POSTGRES_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if POSTGRES_URL:
+            asyncio.run(_drop_all(POSTGRES_URL, [*self.created, self.template]))
+
+
+async def _drop_all(url: str, names: list[str]) -> None:
+    """Drops side by side: each DROP DATABASE waits for a checkpoint (~0.8 s here), and concurrent ones share it."""
+    at_once = asyncio.Semaphore(10)
+
+    async def drop(name: str) -> None:
+        async with at_once:
+            await _pg(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    await asyncio.gather(*(drop(name) for name in names))
