@@ -12,6 +12,7 @@ from linq_server.carrier.base import Carrier
 from linq_server.carrier.sandbox import SandboxCarrier, load_handles_file
 from linq_server.clock import Clock, SandboxClock
 from linq_server.config import Settings
+from linq_server.domain.sandbox_faults import SandboxFaults
 from linq_server.domain.signed_links import LinkSigner
 from linq_server.domain.webhook_faults import WebhookFaultPlanner
 from linq_server.jobs.queue import JobQueue
@@ -34,6 +35,7 @@ class Services:
     carrier: Carrier
     storage: Storage
     links: LinkSigner
+    faults: SandboxFaults
     sender: WebhookSender = field(default_factory=WebhookSender)
 
     async def close(self) -> None:
@@ -53,13 +55,14 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     db = Database(settings.database_url)
     queue = JobQueue(db, clock)
     server_key = load_server_key(settings.secret_key, Path(settings.data_dir))
+    faults = SandboxFaults(db, clock)
     return Services(
         settings=settings,
         db=db,
         clock=clock,
         queue=queue,
         # Sandbox webhook faults (duplicates, delays, reordering) exist only in the sandbox.
-        emitter=Emitter(queue, WebhookFaultPlanner() if settings.sandbox else None),
+        emitter=Emitter(queue, WebhookFaultPlanner(faults) if settings.sandbox else None),
         secrets=SecretBox(server_key),
         carrier=SandboxCarrier(
             db,
@@ -68,4 +71,5 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         ),
         storage=open_storage(settings.storage_url, Path(settings.data_dir)),
         links=LinkSigner(server_key),
+        faults=faults,
     )

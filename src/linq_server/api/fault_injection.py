@@ -11,7 +11,6 @@ from linq_server.api.deps import KeyCache
 from linq_server.api.errors import envelope
 from linq_server.domain.errors import LinqError
 from linq_server.domain.faults import DEFAULT_MESSAGES, FaultRule
-from linq_server.domain.sandbox_faults import fault_for_call
 from linq_server.services import Services
 
 
@@ -55,4 +54,4 @@ class FaultInjection:
         partner = await self.key_cache.partner_for(self.services.db, key.strip())
         if partner is None:
             return None
-        return await fault_for_call(self.services, partner.id, scope["method"], path)
+        return await self.services.faults.for_call(partner.id, scope["method"], path)

@@ -53,4 +53,5 @@ async def create_partner(request: Request, app: App, body: NewPartnerBody | None
 )
 async def reset(app: App, partner: CurrentPartner) -> Response:
     await sandbox_partners.reset_partner(app, partner.id)
+    app.faults.forget(partner.id)
     return Response(status_code=204)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from linq_server.api.deps import App, CurrentPartner
 from linq_server.api.fields import DisplayName, Name, Url
-from linq_server.domain import faults, sandbox_faults
+from linq_server.domain import faults
 from linq_server.domain.faults import FaultRule, WebhookFaults
 
 router = APIRouter(tags=["Sandbox"])
@@ -51,21 +51,21 @@ def faults_json(rules: list[tuple[FaultRule, int | None]], webhooks: WebhookFaul
     description="Replaces all faults. Each rule makes the partner's matching `/api/partner` calls fail with Linq's "
     "error envelope and/or answer late; the first matching rule that fires wins. `webhooks` makes deliveries "
     "duplicate (same `webhook-id`), late, or out of order. Faults are kept in the database, so every server "
-    "process sharing it applies them.",
+    "process sharing it applies them (the others within a second).",
     response_model=None,
 )
 async def put_faults(body: FaultsBody, app: App, partner: CurrentPartner) -> dict[str, Any]:
     rules = [faults.check_rule(**rule.model_dump()) for rule in body.rules]
     webhooks = faults.check_webhook_faults(**body.webhooks.model_dump())
-    return faults_json(*await sandbox_faults.put_faults(app, partner.id, rules, webhooks))
+    return faults_json(*await app.faults.put(partner.id, rules, webhooks))
 
 
 @router.get("/sandbox/faults", summary="The calling partner's faults", response_model=None)
 async def get_faults(app: App, partner: CurrentPartner) -> dict[str, Any]:
-    return faults_json(*await sandbox_faults.get_faults(app, partner.id))
+    return faults_json(*await app.faults.get(partner.id))
 
 
 @router.delete("/sandbox/faults", status_code=204, summary="Remove the calling partner's faults")
 async def delete_faults(app: App, partner: CurrentPartner) -> Response:
-    await sandbox_faults.clear_faults(app, partner.id)
+    await app.faults.clear(partner.id)
     return Response(status_code=204)

@@ -1,54 +1,99 @@
-"""Setting a partner's faults, and applying them to its API calls (webhook faults: ``webhook_faults.py``)."""
+"""Setting a partner's faults, and applying them to its API calls (webhook faults: ``webhook_faults.py``).
+
+Every API call of a sandbox partner asks whether a fault fires, and every event asks for webhook faults.
+Reading the two tables each time took a fifth of the event loop under load, so each process holds what
+it read for ``FRESH_SECONDS``. A change made through this process is seen at once (it forgets what it
+held); other processes sharing the database see it within ``FRESH_SECONDS``. Rules limited by ``times``
+are still counted in the database, so processes share the count exactly.
+"""
 
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from linq_server.domain.context import DomainContext
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from linq_server.clock import Clock
 from linq_server.domain.faults import FaultRule, WebhookFaults, check_rule_count, matches, rule_from_json
 from linq_server.store import faults as store
+from linq_server.store.database import Database
+
+FRESH_SECONDS = 1.0
 
 
-async def put_faults(
-    ctx: DomainContext, partner_id: str, rules: list[FaultRule], webhooks: WebhookFaults
-) -> tuple[list[tuple[FaultRule, int | None]], WebhookFaults]:
-    """Replace the partner's faults; rules apply in order, the first that fires wins."""
-    check_rule_count(rules)
-    async with ctx.db.write() as conn:
-        await store.replace_faults(
-            ctx.db, conn, partner_id, [r.as_json() for r in rules], webhooks.as_json(), ctx.clock.now()
-        )
-    return [(rule, rule.times) for rule in rules], webhooks
+@dataclass(frozen=True)
+class PartnerFaults:
+    rules: list[tuple[str, FaultRule, int | None]]  # stored id, rule, uses left when read (None: unlimited)
+    webhooks: WebhookFaults
+    read_at: float
 
 
-async def get_faults(ctx: DomainContext, partner_id: str) -> tuple[list[tuple[FaultRule, int | None]], WebhookFaults]:
-    """The partner's rules, each with the number of failures it has left (None: unlimited), and webhook faults."""
-    async with ctx.db.read() as conn:
-        rules = await store.rules_of(conn, partner_id)
-        webhooks = await store.webhook_faults_of(conn, partner_id)
-    return [(rule_from_json(r.rule), r.remaining) for r in rules], WebhookFaults(**(webhooks or {}))
+class SandboxFaults:
+    def __init__(self, db: Database, clock: Clock, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.db, self.clock, self._monotonic = db, clock, monotonic
+        self._held: dict[str, PartnerFaults] = {}
 
+    async def put(
+        self, partner_id: str, rules: list[FaultRule], webhooks: WebhookFaults
+    ) -> tuple[list[tuple[FaultRule, int | None]], WebhookFaults]:
+        """Replace the partner's faults; rules apply in order, the first that fires wins."""
+        check_rule_count(rules)
+        async with self.db.write() as conn:
+            await store.replace_faults(
+                self.db, conn, partner_id, [r.as_json() for r in rules], webhooks.as_json(), self.clock.now()
+            )
+        self.forget(partner_id)
+        return [(rule, rule.times) for rule in rules], webhooks
 
-async def clear_faults(ctx: DomainContext, partner_id: str) -> None:
-    async with ctx.db.write() as conn:
-        await store.clear_faults(conn, partner_id)
+    async def get(self, partner_id: str) -> tuple[list[tuple[FaultRule, int | None]], WebhookFaults]:
+        """The partner's rules, each with the number of failures it has left (None: unlimited), and webhook faults."""
+        async with self.db.read() as conn:
+            held = await self._read(conn, partner_id)
+        return [(rule, remaining) for _, rule, remaining in held.rules], held.webhooks
 
+    async def clear(self, partner_id: str) -> None:
+        async with self.db.write() as conn:
+            await store.clear_faults(conn, partner_id)
+        self.forget(partner_id)
 
-async def fault_for_call(
-    ctx: DomainContext, partner_id: str, method: str, path: str, roll: Callable[[], float] = random.random
-) -> FaultRule | None:
-    """The rule that fires for this call, if any: the first matching one that wins its probability roll
-    and has uses left (a use is counted atomically, so processes sharing a database share the count)."""
-    async with ctx.db.read() as conn:
-        stored = await store.rules_of(conn, partner_id)
-    for entry in stored:
-        rule = rule_from_json(entry.rule)
-        if not matches(rule, method, path) or entry.remaining == 0 or roll() >= rule.probability:
-            continue
-        if entry.remaining is None:
-            return rule
-        async with ctx.db.write() as conn:
-            if await store.take_one(conn, entry.id):
+    def forget(self, partner_id: str) -> None:
+        """Drop what this process holds for the partner (after its faults changed, or its sandbox was reset)."""
+        self._held.pop(partner_id, None)
+
+    async def for_call(
+        self, partner_id: str, method: str, path: str, roll: Callable[[], float] = random.random
+    ) -> FaultRule | None:
+        """The rule that fires for this call, if any: the first matching one that wins its probability roll
+        and has uses left (a use is counted atomically, so processes sharing a database share the count)."""
+        held = self._fresh(partner_id)
+        if held is None:
+            async with self.db.read() as conn:
+                held = await self._read(conn, partner_id)
+        for rule_id, rule, remaining in held.rules:
+            if not matches(rule, method, path) or remaining == 0 or roll() >= rule.probability:
+                continue
+            if remaining is None:
                 return rule
-    return None
+            async with self.db.write() as conn:
+                if await store.take_one(conn, rule_id):
+                    return rule
+        return None
+
+    async def webhooks_of(self, conn: AsyncConnection, partner_id: str) -> WebhookFaults:
+        """The partner's webhook faults, read on ``conn`` (the emitter's transaction) when not held."""
+        held = self._fresh(partner_id) or await self._read(conn, partner_id)
+        return held.webhooks
+
+    def _fresh(self, partner_id: str) -> PartnerFaults | None:
+        held = self._held.get(partner_id)
+        return held if held is not None and self._monotonic() - held.read_at < FRESH_SECONDS else None
+
+    async def _read(self, conn: AsyncConnection, partner_id: str) -> PartnerFaults:
+        rules = [(r.id, rule_from_json(r.rule), r.remaining) for r in await store.rules_of(conn, partner_id)]
+        webhooks = await store.webhook_faults_of(conn, partner_id)
+        held = PartnerFaults(rules, WebhookFaults(**(webhooks or {})), self._monotonic())
+        self._held[partner_id] = held
+        return held

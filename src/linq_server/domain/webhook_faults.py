@@ -8,8 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from linq_server.domain.faults import WebhookFaults
-from linq_server.store import faults as store
+from linq_server.domain.sandbox_faults import SandboxFaults
 
 # "shuffle" holds each delivery back a random time of up to this, so deliveries overtake each other.
 SHUFFLE_WINDOW_SECONDS = 1.0
@@ -18,15 +17,17 @@ SHUFFLE_WINDOW_SECONDS = 1.0
 class WebhookFaultPlanner:
     """Applies a partner's webhook faults as its deliveries are recorded (in the emitter's transaction)."""
 
-    def __init__(self, rng: random.Random | None = None) -> None:
+    def __init__(self, faults: SandboxFaults, rng: random.Random | None = None) -> None:
+        self.faults = faults
         self.rng = rng or random.Random()
 
     async def plan(
         self, conn: AsyncConnection, partner_id: str, deliveries: list[dict[str, Any]]
     ) -> list[tuple[dict[str, Any], float]]:
         """Each delivery row with the seconds to hold it back; duplicates are extra rows of the same event."""
-        stored = await store.webhook_faults_of(conn, partner_id) if deliveries else None
-        faults = WebhookFaults(**stored) if stored else WebhookFaults()
+        if not deliveries:
+            return []
+        faults = await self.faults.webhooks_of(conn, partner_id)
         if not faults.active:
             return [(row, 0.0) for row in deliveries]
         planned: list[tuple[dict[str, Any], float]] = []
