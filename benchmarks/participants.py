@@ -45,7 +45,15 @@ from benchmarks.load import (
     rss_mb,
     run_wrk,
 )
-from benchmarks.support import free_port, fresh_database, percentile, postgres_available, print_table, process
+from benchmarks.support import (
+    free_port,
+    fresh_database,
+    percentile,
+    postgres_available,
+    print_table,
+    process,
+    wait_for_no_jobs,
+)
 from linq_server.domain.partners import generate_api_key
 
 LINE = "+12025550100"
@@ -161,7 +169,7 @@ def _linq_server(kind: str, args: argparse.Namespace, receiver: str, folder: Pat
             groups = asyncio.run(_setup(base, key, receiver, args.groups))
             chats = folder / f"{kind}-chats.txt"
             chats.write_text("".join(f"{chat}\n" for chat in random.sample(groups, len(groups))))
-            time.sleep(1)  # let the setup's own webhooks go out before the idle reading
+            wait_for_no_jobs(url)  # the setup's messages and webhooks are done before anything is measured
             httpx.post(f"{receiver}/reset")
             idle_mb = rss_mb(server.pid)
             measured: dict[str, Any] = {"idle_mb": idle_mb}

@@ -16,10 +16,12 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import sqlalchemy as sa
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine import make_url
 
+from linq_server.store.database import Database
 from linq_server.store.migrate import migrate
 
 POSTGRES_URL = os.environ.get(
@@ -70,6 +72,26 @@ def fresh_database(kind: str) -> Iterator[str]:
         yield url
     finally:
         asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def wait_for_no_jobs(database_url: str, within_seconds: float = 120.0) -> None:
+    """Return once the server has no job queued or running, so a measurement starts with the setup's work done
+    (the first message of every group chat it made goes to each member's device, step by step)."""
+
+    async def unfinished() -> int:
+        db = Database(database_url)
+        try:
+            async with db.read() as conn:
+                query = sa.text("SELECT count(*) FROM jobs WHERE status IN ('queued', 'running')")
+                return int((await conn.execute(query)).scalar_one())
+        finally:
+            await db.close()
+
+    deadline = time.monotonic() + within_seconds
+    while asyncio.run(unfinished()) > 0:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the setup's jobs were not done within {within_seconds} s")
+        time.sleep(0.2)
 
 
 @contextmanager
