@@ -103,9 +103,15 @@ def test_an_upload_sent_as_a_media_part_reads_back_byte_for_byte(server: ServerP
     chat_id = chat_with(sdk, server, new_phone(1))
     sent = sdk.chats.messages.send(
         chat_id,
-        message={"parts": [{"type": "text", "value": "look"}, {"type": "media", "attachment_id": attachment_id}]},
-    )
+        message={"parts": [
+            {"type": "text", "value": "look", "inline_stickers": [{"range": [0, 2], "attachment_id": attachment_id}]},
+            {"type": "media", "attachment_id": attachment_id},
+        ]},
+    )  # fmt: skip
     assert media(sent.message.parts[1]) == (attachment_id, "photo.jpg", "image/jpeg", len(JPEG))
+    sticker: Any = sent.message.parts[0].inline_stickers[0]  # type: ignore[union-attr,index]
+    assert (sticker.id, sticker.file_name, sticker.mime_type) == (attachment_id, "photo.jpg", "image/jpeg")
+    assert sticker.url == sent.message.parts[1].url  # type: ignore[union-attr]
     read = sdk.messages.retrieve(sent.message.id)
     assert read.parts is not None and read.parts[1].url == sent.message.parts[1].url  # type: ignore[union-attr]
     fetched = httpx.get(read.parts[1].url)  # type: ignore[union-attr]

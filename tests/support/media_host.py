@@ -40,17 +40,26 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
 
 
 class MediaHost:
-    """Serves ``files[path] = (body, content_type)``; ``requests`` counts the GETs of each path."""
+    """Serves ``files[path] = (body, content_type)`` and ``redirects[path] = location``; ``requests``
+    counts the GETs of each path. Plain HTTP with ``tls=False``."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, tls: bool = True) -> None:
         self.files: dict[str, tuple[bytes, str]] = {}
+        self.redirects: dict[str, str] = {}
         self.requests: dict[str, int] = {}
+        self.scheme = "https" if tls else "http"
         self.cert_path, key_path = _self_signed(directory)
         host = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 host.requests[self.path] = host.requests.get(self.path, 0) + 1
+                if self.path in host.redirects:
+                    self.send_response(302)
+                    self.send_header("Location", host.redirects[self.path])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if self.path not in host.files:
                     self.send_error(404)
                     return
@@ -65,13 +74,18 @@ class MediaHost:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(self.cert_path, key_path)
-        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(self.cert_path, key_path)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
     def url(self, path: str) -> str:
-        return f"https://127.0.0.1:{self._server.server_address[1]}{path}"
+        return f"{self.scheme}://127.0.0.1:{self._server.server_address[1]}{path}"
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
 
     def serve(self, path: str, body: bytes, content_type: str) -> str:
         self.files[path] = (body, content_type)
