@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from linq import APIStatusError, LinqAPIV3
+from linq.types.shared.media_part_response import MediaPartResponse
 
 from linq_server.domain.partners import generate_api_key
 from tests.e2e.test_messages import wait_for_events
@@ -249,6 +250,11 @@ def test_voice_memos_by_attachment_and_by_url(server: ServerProcess, sdk: LinqAP
         events = wait_for_events(sdk, secret, receiver, Counter({"message.delivered": 3}))
         delivered = {e.data.id for e in events if e.event_type == "message.delivered"}
         assert {by_attachment.id, by_url.id} <= delivered
+        # The webhook carries the audio as a media part of the response shape (validated, not just constructed).
+        raw = [json.loads(hit.text) for hit in receiver.received]
+        (sent_event,) = [e for e in raw if e["event_type"] == "message.sent" and e["data"]["id"] == by_url.id]
+        (part,) = sent_event["data"]["parts"]
+        assert MediaPartResponse.model_validate(part).url == url
         stored = sdk.messages.retrieve(by_attachment.id)
         assert stored.delivery_status == "delivered" and stored.parts is not None
         assert media(stored.parts[0]) == (attachment_id, "memo.m4a", "audio/x-m4a", len(M4A))
