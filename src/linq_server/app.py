@@ -33,6 +33,7 @@ from linq_server.api import (
     sandbox_lines,
     sandbox_typing,
     typing,
+    voice_memos,
     webhook_logs,
     webhook_subscriptions,
 )
@@ -98,7 +99,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False, cl
     install_error_handlers(app)
     for module in (phone_numbers, chats, participants, messages, reactions, webhook_subscriptions):
         app.include_router(module.router, prefix=API_PREFIX)
-    for module in (attachments, typing, contact_cards, capability):
+    for module in (attachments, typing, contact_cards, capability, voice_memos):
         app.include_router(module.router, prefix=API_PREFIX)
     if services.settings.sandbox:
         for module in SANDBOX_ROUTERS:

@@ -139,7 +139,7 @@ async def _seed_chat(services: Services, partner_id: str, chat: SeedChat) -> boo
             return False
     created = await chats.create_chat(
         services, partner_id, sender=line, to=chat.to, trace_id=uuid.uuid4().hex, override_optout=False,
-        message={"parts": [{"type": "text", "value": chat.message}]},
+        message={"parts": [{"type": "text", "value": chat.message}]}, base_url=services.settings.public_url or "",
     )  # fmt: skip
     if chat.display_name is not None:
         # A seeded name is the chat's starting state, not a change anyone made: no rename event.

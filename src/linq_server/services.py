@@ -16,6 +16,7 @@ from linq_server.domain.sandbox_faults import SandboxFaults
 from linq_server.domain.signed_links import LinkSigner
 from linq_server.domain.webhook_faults import WebhookFaultPlanner
 from linq_server.jobs.queue import JobQueue
+from linq_server.media_fetch import MediaFetcher
 from linq_server.storage import open_storage
 from linq_server.storage.base import Storage
 from linq_server.store.database import Database
@@ -36,10 +37,12 @@ class Services:
     storage: Storage
     links: LinkSigner
     faults: SandboxFaults
+    fetcher: MediaFetcher
     sender: WebhookSender = field(default_factory=WebhookSender)
 
     async def close(self) -> None:
         await self.sender.close()
+        await self.fetcher.close()
         await self.storage.close()
         await self.db.close()
 
@@ -72,4 +75,6 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         storage=open_storage(settings.storage_url, Path(settings.data_dir)),
         links=LinkSigner(server_key),
         faults=faults,
+        # Media named by URL is read from the internet; internal addresses only in the sandbox.
+        fetcher=MediaFetcher(allow_internal=settings.sandbox),
     )

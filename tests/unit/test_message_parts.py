@@ -7,11 +7,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from linq_server.domain.attachment_errors import InvalidFileType
 from linq_server.domain.errors import InvalidMessageContent, InvalidParameterValue, InvalidPhoneNumber, LinqError
 from linq_server.domain.message_errors import (
     AppClipServiceUnsupported,
     IMessageOnlyContent,
-    InvalidFileType,
     InvalidIMessageApp,
     MentionInDirectChat,
 )

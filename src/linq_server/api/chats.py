@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from linq_server.api.deps import App, CurrentPartner, TraceId
+from linq_server.api.deps import App, BaseUrl, CurrentPartner, TraceId
 from linq_server.api.fields import DisplayName, Handle, Url
 from linq_server.api.json_response import JSONResponse
 from linq_server.domain import chats
@@ -36,10 +36,12 @@ def accepted(message: str, trace_id: str) -> JSONResponse:
 
 
 @router.post("/v3/chats", summary="Create a chat and send its first message", response_model=None)
-async def create_chat(body: CreateChatBody, app: App, partner: CurrentPartner, trace_id: TraceId) -> JSONResponse:
+async def create_chat(
+    body: CreateChatBody, app: App, partner: CurrentPartner, trace_id: TraceId, base_url: BaseUrl
+) -> JSONResponse:
     created = await chats.create_chat(
         app, partner.id, sender=body.sender, to=body.to, message=body.message,
-        override_optout=bool(body.override_optout), trace_id=trace_id,
+        override_optout=bool(body.override_optout), trace_id=trace_id, base_url=base_url,
     )  # fmt: skip
     return JSONResponse(
         {"chat": created_chat_json(created.view, created.message)}, status_code=201 if created.is_new else 200

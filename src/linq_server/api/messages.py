@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from linq_server.api.deps import App, CurrentPartner, TraceId
+from linq_server.api.deps import App, BaseUrl, CurrentPartner, TraceId
 from linq_server.api.fields import Handle, Handles
 from linq_server.domain import auto_from, message_sending, messages
 from linq_server.shapes.chats import handle_json
@@ -42,10 +42,13 @@ def page(result: messages.Page) -> JSONResponse:
 
 
 @router.post("/v3/chats/{chat_id}/messages", summary="Send a message into a chat", response_model=None)
-async def send(chat_id: str, body: SendBody, app: App, partner: CurrentPartner, trace_id: TraceId) -> JSONResponse:
+async def send(
+    chat_id: str, body: SendBody, app: App, partner: CurrentPartner, trace_id: TraceId, base_url: BaseUrl
+) -> JSONResponse:
     sent = await message_sending.send_to_chat(
-        app, partner.id, chat_id, body.message, override_optout=bool(body.override_optout), trace_id=trace_id
-    )
+        app, partner.id, chat_id, body.message, override_optout=bool(body.override_optout), trace_id=trace_id,
+        base_url=base_url,
+    )  # fmt: skip
     return JSONResponse(
         {"chat_id": sent.message.chat_id, "message": sent_message_json(sent.message, sent.sender)}, status_code=202
     )
@@ -57,12 +60,13 @@ async def create(
     app: App,
     partner: CurrentPartner,
     trace_id: TraceId,
+    base_url: BaseUrl,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> JSONResponse:
     sent = await auto_from.send_without_line(
         app, partner.id, to=body.to, message=body.message, exclude_from=body.exclude_from,
         continuation_message=body.continuation_message, override_optout=bool(body.override_optout),
-        idempotency_key=idempotency_key, trace_id=trace_id,
+        idempotency_key=idempotency_key, trace_id=trace_id, base_url=base_url,
     )  # fmt: skip
     sender = handle_json(sent.view.chat, sent.view.me)
     return JSONResponse(sent.json(sent_message_json(sent.message, sender)), status_code=202)

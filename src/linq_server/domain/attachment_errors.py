@@ -43,3 +43,12 @@ class AttachmentAlreadyUploaded(LinqError):
 class InvalidAttachmentId(LinqError):
     # Documented for DELETE (400 when attachmentId is not a UUID); GET answers the same.
     status, code, default_message = 400, 1005, "Invalid parameter value: attachmentId is not a valid UUID"
+
+
+class VoiceMemoTooLarge(LinqError):
+    status, code, default_message = 413, 5001, "Voice memo file too large - maximum size is 10MB"
+    should_retry = False
+
+
+class FileDownloadFailed(LinqError):
+    status, code, default_message = 500, 5002, "File download failed"

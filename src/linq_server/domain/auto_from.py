@@ -16,8 +16,9 @@ from linq_server.domain import chats
 from linq_server.domain.chat_views import ChatView
 from linq_server.domain.errors import InvalidParameterValue, MissingRequiredField
 from linq_server.domain.handles import parse_phone_number
+from linq_server.domain.message_media import resolve_media
 from linq_server.domain.message_parts import check_content, check_idempotency_key
-from linq_server.domain.message_sending import SendContext, check_attachments, message_service, replay, send_into
+from linq_server.domain.message_sending import SendContext, message_service, replay, send_into
 from linq_server.shapes.chats import handle_json
 from linq_server.store import chats as chat_store
 from linq_server.store import partners as partner_store
@@ -61,12 +62,12 @@ async def send_without_line(
     override_optout: bool,
     idempotency_key: str | None,
     trace_id: str,
+    base_url: str,
 ) -> AutoSent:
     """Pick the chat (reuse or new) and send ``message`` into it exactly once."""
     if idempotency_key is not None:
         message = {**message, "idempotency_key": check_idempotency_key(idempotency_key)}
     content = check_content(message)
-    check_attachments(content)
     _check_continuation(continuation_message)
     recipients = chats.recipients_of(to)
     excluded = {parse_phone_number(number) for number in exclude_from or []}
@@ -81,6 +82,7 @@ async def send_without_line(
     if found:
         chat = next((c for c in found if c.line_number not in excluded), found[0])
         service = await message_service(ctx, chat, recipients, content.preferred_service)
+        content = await resolve_media(ctx, partner_id, content, base_url)
         sent = await send_into(ctx, partner_id, chat.id, content, service, override_optout, trace_id)
         async with ctx.db.read() as conn:
             return AutoSent(await chats.load_view(conn, chat), sent.message, created_new_chat=False)
@@ -88,6 +90,6 @@ async def send_without_line(
         raise InvalidParameterValue("exclude_from excludes every line this account can send from")
     created = await chats.create_chat(
         ctx, partner_id, sender=lines[0].phone_number, to=recipients, message=message,
-        override_optout=override_optout, trace_id=trace_id, first_message_rules=False,
+        override_optout=override_optout, trace_id=trace_id, base_url=base_url, first_message_rules=False,
     )  # fmt: skip
     return AutoSent(created.view, created.message, created_new_chat=created.is_new)

@@ -26,8 +26,9 @@ from linq_server.domain.errors import (
 )
 from linq_server.domain.handles import parse_handle, parse_phone_number
 from linq_server.domain.ids import parse_id
+from linq_server.domain.message_media import resolve_media
 from linq_server.domain.message_parts import check_content, check_first_message, is_web_url
-from linq_server.domain.message_sending import SendContext, check_attachments, record_outbound, replay
+from linq_server.domain.message_sending import SendContext, record_outbound, replay
 from linq_server.domain.service_selection import select_service
 from linq_server.shapes import chat_events as events
 from linq_server.store import changes as change_store
@@ -88,6 +89,7 @@ async def create_chat(
     message: object,
     override_optout: bool,
     trace_id: str,
+    base_url: str,
     first_message_rules: bool = True,
 ) -> CreatedChat:
     """Find the chat between ``sender`` and exactly ``to`` (or start one) and send ``message`` into it.
@@ -102,11 +104,11 @@ async def create_chat(
     if line_number in recipients:
         raise InvalidParameterValue("A chat cannot include its own line in to")
     content = check_content(message)
-    check_attachments(content)
     async with ctx.db.read() as conn:
         line = await partner_store.line_by_number(conn, line_number)
     if line is None or line.partner_id != partner_id:
         raise PhoneNumberPermissionDenied()
+    content = await resolve_media(ctx, partner_id, content, base_url)
     reachable = await ctx.carrier.reachability(partner_id, recipients)
     service = select_service(reachable.values(), line.line_type, content.preferred_service)
     recipient_key = ",".join(sorted(recipients))

@@ -34,5 +34,7 @@ class AppClipServiceUnsupported(LinqError):
     should_retry = False
 
 
-class InvalidFileType(LinqError):
-    status, code, default_message = 400, 5004, "Invalid file type"
+class VoiceMemoServiceUnsupported(LinqError):
+    # Voice memos exist on iMessage and RCS only; 2017 is Linq's code for an action the chat's service lacks.
+    status, code, default_message = 409, 2017, "Voice memos can only be sent in iMessage and RCS chats"
+    should_retry = False

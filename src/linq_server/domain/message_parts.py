@@ -14,11 +14,10 @@ from urllib.parse import urlsplit
 
 from linq_server.domain.errors import InvalidMessageContent, InvalidParameterValue
 from linq_server.domain.handles import parse_handle
-from linq_server.domain.media_types import MEDIA_TYPES
+from linq_server.domain.media_rules import url_file
 from linq_server.domain.message_errors import (
     AppClipServiceUnsupported,
     IMessageOnlyContent,
-    InvalidFileType,
     InvalidIMessageApp,
     MentionInDirectChat,
 )
@@ -48,9 +47,9 @@ _LAYOUT_FIELDS = (*_LAYOUT_VISIBLE, "image_title", "image_subtitle")
 
 @dataclass(frozen=True, slots=True)
 class MessageContent:
-    """Checked content. ``parts`` are shaped as responses show them (reactions are added when read);
-    a media part or inline sticker given by ``attachment_id`` is listed in ``attachment_ids`` for the
-    sender to resolve (404/2003 when unknown)."""
+    """Checked content. ``parts`` are shaped as responses show them (reactions are added when read)
+    once ``message_media`` has resolved their media: a media part or inline sticker given by
+    ``attachment_id`` is listed in ``attachment_ids``; a media part by URL still lacks id and size."""
 
     parts: list[dict[str, Any]]
     attachment_ids: list[str]
@@ -194,19 +193,16 @@ def _text_part(part: Mapping[str, Any], attachment_ids: list[str]) -> dict[str, 
 
 
 def _media_part(part: Mapping[str, Any], attachment_ids: list[str]) -> dict[str, Any]:
+    """A media part as far as its request tells: by attachment only the id, by URL the URL and its file
+    name (an extension Linq does not send is 400/5004 here); ``message_media`` resolves the rest."""
     url, attachment_id = part.get("url"), part.get("attachment_id")
     if (url is None) == (attachment_id is None):
         raise InvalidMessageContent("A media part needs exactly one of url or attachment_id")
     if attachment_id is not None:
-        # Filled in from the attachment when the message is sent.
         return {"type": "media", "id": _attachment_id(attachment_id, attachment_ids)}
     url = _url(url, "A media part's url", https_only=True)
-    filename = urlsplit(url).path.rsplit("/", 1)[-1] or "attachment"
-    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
-    if extension and extension not in MEDIA_TYPES:
-        raise InvalidFileType(f"Files of type .{extension} cannot be sent")
-    mime_type = MEDIA_TYPES.get(extension, "application/octet-stream")
-    return {"type": "media", "id": None, "url": url, "filename": filename, "mime_type": mime_type, "size_bytes": 0}
+    filename, by_extension = url_file(url)
+    return {"type": "media", "id": None, "url": url, "filename": filename, "mime_type": by_extension, "size_bytes": 0}
 
 
 def _imessage_app_part(part: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,12 +15,12 @@ from typing import Any, Protocol
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from linq_server.domain.attachment_errors import AttachmentNotFound
 from linq_server.domain.changes import check_open
 from linq_server.domain.context import DomainContext
 from linq_server.domain.errors import ChatNotFound, InvalidParameterValue
 from linq_server.domain.ids import parse_id
 from linq_server.domain.message_errors import MessageNotFound
+from linq_server.domain.message_media import MediaContext, resolve_media
 from linq_server.domain.message_parts import MessageContent, check_content, check_for_chat
 from linq_server.domain.opt_out import check_not_opted_out
 from linq_server.domain.rate_limits import admit
@@ -32,6 +32,7 @@ from linq_server.store import messages as store
 from linq_server.store import opt_outs as opt_out_store
 from linq_server.store import participants as participant_store
 from linq_server.store import send_windows as window_store
+from linq_server.store import typing_indicators as typing_store
 from linq_server.store.chats import ChatRow
 from linq_server.store.messages import MessageRow
 from linq_server.store.participants import Participant
@@ -45,8 +46,8 @@ class SendLimits(Protocol):
         ...
 
 
-class SendContext(DomainContext, Protocol):
-    """Sending also needs the per-pair rate limit from the settings."""
+class SendContext(MediaContext, Protocol):
+    """Sending also needs the per-pair rate limit from the settings (and, for media, links and URL reads)."""
 
     @property
     def settings(self) -> SendLimits: ...
@@ -62,12 +63,6 @@ class Outbound:
 
     message: MessageRow
     sender: dict[str, object]
-
-
-def check_attachments(content: MessageContent) -> None:
-    """Attachment ids name nothing yet: uploads arrive with the attachments API (404/2003 until then)."""
-    if content.attachment_ids:
-        raise AttachmentNotFound()
 
 
 async def message_service(ctx: DomainContext, chat: ChatRow, recipients: list[str], preferred: str | None) -> str:
@@ -138,15 +133,24 @@ async def record_outbound(
     await store.insert_message(conn, message)
     await recipient_store.insert_recipients(conn, message.id, recipients)
     await ctx.queue.enqueue(conn, SEND_JOB, {"message_id": message.id}, max_attempts=SEND_JOB_ATTEMPTS)
+    # A message arriving ends the "typing…" bubble on the other side, as on a phone.
+    await typing_store.clear(conn, chat.id)
     return message
 
 
 async def send_to_chat(
-    ctx: SendContext, partner_id: str, chat_id: str, raw_message: object, *, override_optout: bool, trace_id: str
+    ctx: SendContext,
+    partner_id: str,
+    chat_id: str,
+    raw_message: object,
+    *,
+    override_optout: bool,
+    trace_id: str,
+    base_url: str,
 ) -> Outbound:
-    """``POST /v3/chats/{chatId}/messages``: check the content, then record the message (or replay it)."""
-    content = check_content(raw_message)
-    check_attachments(content)
+    """``POST /v3/chats/{chatId}/messages``: check the content and its media, then record the message (or
+    replay it). ``base_url`` starts the download links of attached files."""
+    content = await resolve_media(ctx, partner_id, check_content(raw_message), base_url)
     chat_key = parse_id(chat_id, ChatNotFound)
     service = None  # the chat's, unless another is asked for (then it costs a look at the recipients first)
     if content.preferred_service is not None:

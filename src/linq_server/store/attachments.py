@@ -43,6 +43,12 @@ async def by_id(conn: AsyncConnection, attachment_id: str, partner_id: str | Non
     return Attachment(*row) if row else None
 
 
+async def of_partner(conn: AsyncConnection, attachment_ids: list[str], partner_id: str) -> dict[str, Attachment]:
+    """Those of the attachments that are the partner's, by id."""
+    query = sa.select(*_COLUMNS).where(attachments.c.id.in_(attachment_ids), attachments.c.partner_id == partner_id)
+    return {row.id: Attachment(*row) for row in await conn.execute(query)}
+
+
 async def complete(conn: AsyncConnection, attachment_id: str, storage_key: str, now: datetime) -> bool:
     """Point the attachment at its uploaded bytes; False when it is gone or another upload completed it first."""
     result = await conn.execute(
