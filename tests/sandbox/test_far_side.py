@@ -306,13 +306,19 @@ async def test_replies_are_checked_before_anything_is_written(world: World) -> N
 async def test_replies_from_the_handles_file_answer_unless_a_put_says_otherwise(
     fresh_database_url: str, tmp_path: Path, receiver: Receiver
 ) -> None:
-    alice = new_phone(1)
+    alice, bob = new_phone(1), new_phone(7)
     handles = tmp_path / "handles.yaml"
-    handles.write_text(f'"{alice}":\n  services: [iMessage]\n  replies: [{{match: "", reply: "auto", after_ms: 0}}]\n')
+    handles.write_text(
+        f'"{alice}":\n  services: [iMessage]\n  replies: [{{match: "", reply: "auto", after_ms: 0}}]\n'
+        f'"{bob}":\n  replies: [{{match: "x", reply: "y"}}]\n'
+    )
     settings = Settings(
         database_url=fresh_database_url, data_dir=tmp_path / "data", carrier_delay_ms=0, sandbox_handles=handles
     )
     async with open_world(settings) as world:
+        only_replies = (await world.http.get(f"{SANDBOX}/{bob}")).json()
+        assert only_replies["services"] == ["RCS", "SMS"]  # an Android phone still: the entry sets no services
+        assert only_replies["replies"] == [{"match": "x", "reply": "y", "after_ms": 0}]
         assert (await world.http.get(f"{SANDBOX}/{alice}")).json()["replies"] == [
             {"match": "", "reply": "auto", "after_ms": 0}
         ]

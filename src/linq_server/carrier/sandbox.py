@@ -56,7 +56,9 @@ def load_handles_file(path: Path | None) -> dict[str, frozenset[str]]:
         return {}
     overrides: dict[str, frozenset[str]] = {}
     for handle, entry in _read_handles_file(path).items():
-        services = entry.get("services", []) if isinstance(entry, dict) else entry
+        if isinstance(entry, dict) and "services" not in entry:
+            continue  # an entry of replies only: the handle keeps its default services
+        services = entry["services"] if isinstance(entry, dict) else entry
         unknown = set(services) - set(SERVICE_ORDER)
         if unknown:
             raise ValueError(f"{path}: unknown services for {handle}: {sorted(unknown)}")
