@@ -89,6 +89,19 @@ async def test_a_handle_texts_the_line_and_starts_a_dm(world: World, receiver: R
     assert first["sender_handle"]["handle"] == alice and first["parts"][0]["value"] == "hello there"
 
 
+async def test_a_handle_sends_media_by_url_and_never_the_partners_uploads(world: World) -> None:
+    alice = new_phone(1)
+    photo = {"type": "media", "url": "https://example.com/photos/cat.jpg"}
+    response = await send_as(world, alice, to=world.partner.lines[0], parts=[photo])
+    assert response.status_code == 201, response.text
+    (part,) = Message.model_validate(response.json()).parts
+    assert part.type == "media" and part.url == photo["url"] and part.id  # type: ignore[union-attr]
+    upload = {"filename": "a.png", "content_type": "image/png", "size_bytes": 3}
+    attachment_id = (await world.http.post("/v3/attachments", json=upload)).json()["attachment_id"]
+    by_id = [{"type": "media", "attachment_id": attachment_id}]
+    assert_envelope(await send_as(world, alice, to=world.partner.lines[0], parts=by_id), 400, 1005)
+
+
 async def test_stop_from_the_handle_opts_it_out_of_the_partners_sends(world: World) -> None:
     alice = new_phone(1)
     chat = await dm(world, alice)

@@ -53,6 +53,14 @@ def _text_of(parts: list[dict[str, object]]) -> str | None:
     return str(parts[0]["value"]) if len(parts) == 1 and parts[0]["type"] == "text" else None
 
 
+def far_side_parts(parts: list[dict[str, Any]], attachment_ids: list[str]) -> list[dict[str, Any]]:
+    """A handle's media comes by URL, each part with an id of its own: the partner's uploads (``attachment_id``)
+    are not the handle's to send (400/1005)."""
+    if attachment_ids:
+        raise InvalidParameterValue("A sandbox handle sends media and stickers by url, not by attachment_id")
+    return [{**part, "id": str(uuid.uuid4())} if part["type"] == "media" else part for part in parts]
+
+
 async def receive_message(
     ctx: DomainContext,
     partner_id: str,
@@ -68,7 +76,7 @@ async def receive_message(
     ``line`` in their DM with it (created if none). ``reply_to`` ``{message_id, part_index}`` threads it
     like an outbound reply; ``message_id`` fixes the new message's id (a re-run job sends nothing twice)."""
     handle = parse_handle(sender).value
-    checked, _attachments = check_parts(parts)
+    checked = far_side_parts(*check_parts(parts))
     reply = check_reply_to(reply_to)
     if line is None and chat_id is None:
         raise MissingRequiredField("Missing required field: to or chat_id")
