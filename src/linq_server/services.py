@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from linq_server.carrier.base import Carrier
-from linq_server.carrier.sandbox import SandboxCarrier, load_handles_file
+from linq_server.carrier.sandbox import SandboxCarrier, load_file_replies, load_handles_file
 from linq_server.clock import Clock, SandboxClock
 from linq_server.config import Settings
 from linq_server.domain.sandbox_faults import SandboxFaults
@@ -71,6 +71,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             db,
             delay_seconds=settings.carrier_delay_ms / 1000,
             file_overrides=load_handles_file(settings.sandbox_handles),
+            file_replies=load_file_replies(settings.sandbox_handles),
         ),
         storage=open_storage(settings.storage_url, Path(settings.data_dir)),
         links=LinkSigner(server_key),

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from linq_server.domain.attachments import PURGE_JOB, purge_bytes
+from linq_server.domain.auto_replies import REPLY_JOB, send_reply
 from linq_server.domain.changes import CHANGE_JOB
 from linq_server.domain.chat_changes import ChatChanges
 from linq_server.domain.devices import DEVICE_JOB
+from linq_server.domain.handle_actions import TYPING_LAPSE_JOB, lapse_typing
 from linq_server.domain.message_delivery import MessageDelivery
 from linq_server.domain.message_sending import SEND_JOB
 from linq_server.jobs.handlers import EachJob
@@ -26,6 +28,12 @@ def build_worker(services: Services, concurrency: int | None = None) -> Worker:
     async def purge(job: Job) -> None:
         await purge_bytes(services.storage, job.payload["storage_key"])
 
+    async def reply(job: Job) -> None:
+        await send_reply(services, job)
+
+    async def lapse(job: Job) -> None:
+        await lapse_typing(services, job)
+
     delivery = MessageDelivery(services, default_delay_seconds=settings.carrier_delay_ms / 1000)
     return Worker(
         services.queue,
@@ -35,6 +43,8 @@ def build_worker(services: Services, concurrency: int | None = None) -> Worker:
             SEND_JOB: delivery.send,
             DEVICE_JOB: delivery.device,
             PURGE_JOB: EachJob(purge),
+            REPLY_JOB: EachJob(reply),
+            TYPING_LAPSE_JOB: EachJob(lapse),
         },
         concurrency=concurrency or settings.worker_concurrency,
         lease_seconds=settings.job_lease_seconds,

@@ -54,14 +54,16 @@ class Driver:
             headers={"Authorization": f"Bearer {created.api_key}", "Content-Type": "application/json"},
         )
         message = {"parts": [{"type": "text", "value": "Hello"}]}
+        member = new_phone(1)
         chat = await self.http.post(
-            "/api/partner/v3/chats", json={"from": self.line, "to": [new_phone(1), new_phone(1)], "message": message}
+            "/api/partner/v3/chats", json={"from": self.line, "to": [member, new_phone(1)], "message": message}
         )
         hook = {"target_url": "https://example.com/hook", "subscribed_events": ["message.sent"]}
         subscription = await self.http.post("/api/partner/v3/webhook-subscriptions", json=hook)
         chat_path = f"/api/partner/v3/chats/{chat.json()['chat']['id']}"
         hook_path = f"/api/partner/v3/webhook-subscriptions/{subscription.json()['id']}"
-        message_path = f"/api/partner/v3/messages/{chat.json()['chat']['message']['id']}"
+        chat_id, message_id = chat.json()["chat"]["id"], chat.json()["chat"]["message"]["id"]
+        message_path = f"/api/partner/v3/messages/{message_id}"
         text = {"parts": [{"type": "text", "value": "Again"}]}
         # Never uploaded: a voice memo naming it is refused (404/2007) unless an edit makes it worse.
         audio = {"filename": "memo.mp3", "content_type": "audio/mpeg", "size_bytes": 10}
@@ -91,6 +93,28 @@ class Driver:
             Route("POST", "/api/partner/v3/contact_card", {"phone_number": self.line, "first_name": "Ada"}),
             Route("POST", "/api/partner/v3/capability/check_imessage", {"address": new_phone(1)}),
             Route("POST", f"{chat_path}/voicememo", {"attachment_id": pending, "override_optout": False}),
+            Route("POST", f"/sandbox/handles/{member}/messages", {"to": self.line, **text}),
+            Route(
+                "POST",
+                f"/sandbox/handles/{member}/messages",
+                {"chat_id": chat_id, **text, "reply_to": {"message_id": message_id, "part_index": 0}},
+            ),
+            Route(
+                "POST",
+                f"/sandbox/handles/{member}/reactions",
+                {"message_id": message_id, "operation": "add", "type": "like"},
+            ),
+            Route("POST", f"/sandbox/handles/{member}/read", {"chat_id": chat_id}),
+            Route("POST", f"/sandbox/handles/{member}/typing", {"chat_id": chat_id, "typing": True}),
+            Route("POST", f"/sandbox/handles/{member}/leave", {"chat_id": chat_id}),
+            Route(
+                "PUT",
+                f"/sandbox/handles/{member}",
+                {
+                    "services": ["iMessage"],
+                    "replies": [{"match": "(?i)hi", "reply": "Hello", "after_ms": 10}],
+                },
+            ),
         ]
 
     def rows(self) -> dict[str, int]:
@@ -140,7 +164,9 @@ targets = st.sampled_from(
     ["from", "to", "to.0", "message", "message.parts.0.value", "message.idempotency_key", "display_name",
      "group_chat_icon", "handle", "target_url", "subscribed_events", "subscribed_events.0", "phone_numbers",
      "routing_id_header", "routing_key_header", "is_active", "services", "failing_operations", "attachment_id",
-     "voice_memo_url", "override_optout", "message.parts.0.attachment_id", "junk"]
+     "voice_memo_url", "override_optout", "message.parts.0.attachment_id", "parts", "parts.0.value", "chat_id",
+     "message_id", "reply_to", "reply_to.message_id", "operation", "type", "replies", "replies.0.match",
+     "replies.0.after_ms", "typing", "junk"]
 )  # fmt: skip
 
 

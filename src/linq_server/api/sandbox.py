@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from linq_server.api.deps import App, CurrentPartner
 from linq_server.api.fields import Names
@@ -18,6 +20,18 @@ class HandleBody(BaseModel):
     delivery_ms: int | None = None
     auto_read_ms: int | None = None
     offline: bool = False
+    replies: Any = Field(
+        default=None,
+        description='`[{"match": regex, "reply": text, "after_ms": n}]`: the first '
+        "rule whose regex finds a match in a delivered message answers after `after_ms` (at most "
+        "20 rules); omitted: the handles file's",
+    )
+
+
+class ReplyRule(BaseModel):
+    match: str
+    reply: str
+    after_ms: int
 
 
 class HandleState(BaseModel):
@@ -27,15 +41,24 @@ class HandleState(BaseModel):
     delivery_ms: int | None
     auto_read_ms: int | None
     offline: bool
+    replies: list[ReplyRule]
 
 
-@router.put("/sandbox/handles/{handle}", summary="Set a simulated handle's services and faults")
+@router.put("/sandbox/handles/{handle}", summary="Set a simulated handle's services, faults and device behaviour")
 async def put_handle(handle: str, body: HandleBody, app: App, partner: CurrentPartner) -> HandleState:
+    # Every field is checked before anything is written: a refused PUT changes nothing.
+    devices.check_behaviour(delivery_ms=body.delivery_ms, auto_read_ms=body.auto_read_ms, replies=body.replies)
     value, _services, _failing = await sandbox.set_handle(
         app, partner.id, handle, body.services, body.failing_operations
     )
     await devices.set_device(
-        app, partner.id, value, delivery_ms=body.delivery_ms, auto_read_ms=body.auto_read_ms, offline=body.offline
+        app,
+        partner.id,
+        value,
+        delivery_ms=body.delivery_ms,
+        auto_read_ms=body.auto_read_ms,
+        offline=body.offline,
+        replies=body.replies,
     )
     return await get_handle(value, app, partner)
 
@@ -47,4 +70,5 @@ async def get_handle(handle: str, app: App, partner: CurrentPartner) -> HandleSt
     return HandleState(
         handle=value, services=services, failing_operations=failing, delivery_ms=device.delivery_ms,
         auto_read_ms=device.auto_read_ms, offline=device.offline,
+        replies=[ReplyRule(match=r.match, reply=r.reply, after_ms=r.after_ms) for r in device.replies],
     )  # fmt: skip

@@ -10,9 +10,12 @@ holds up no worker, and a crash loses nothing (the job is in the database).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from linq_server.vocabulary import ChangeKind
+
+if TYPE_CHECKING:
+    from linq_server.domain.device_replies import Reply
 
 SERVICE_ORDER = ("iMessage", "RCS", "SMS")
 
@@ -32,6 +35,10 @@ class GroupOperation:
 class Carrier(Protocol):
     async def reachability(self, partner_id: str, handles: list[str]) -> dict[str, frozenset[str]]:
         """The services on which each of ``handles`` can receive messages (one look-up for them all)."""
+        ...
+
+    def default_replies(self, handle: str) -> tuple[Reply, ...]:
+        """What ``handle``'s device answers by itself unless a partner's override says otherwise."""
         ...
 
     def accept(self, operations: list[GroupOperation]) -> list[float]:

@@ -5,7 +5,8 @@ What a handle can receive, unless overridden:
 * a phone number, by its last digit: 0-5 an iPhone (iMessage, RCS, SMS), 6-8 an Android phone
   (RCS, SMS), 9 a basic phone (SMS only).
 
-Overrides come from a JSON or YAML file (``LINQ_SERVER_SANDBOX_HANDLES``) for every partner, and from
+Overrides come from a JSON or YAML file (``LINQ_SERVER_SANDBOX_HANDLES``; an entry may also hold the
+device's ``replies``) for every partner, and from
 ``PUT /sandbox/handles/{handle}`` for one partner (those win). An override may also list operations
 that must fail for that handle (``add``, ``remove``; on your own line ``leave``, ``rename``,
 ``set_icon``), so tests can see the failure paths. Group operations take effect after a small delay
@@ -23,6 +24,8 @@ from typing import Any
 import yaml
 
 from linq_server.carrier.base import SERVICE_ORDER, GroupOperation
+from linq_server.domain.device_replies import Reply, check_replies
+from linq_server.domain.errors import InvalidParameterValue
 from linq_server.store import sandbox_handles as override_store
 from linq_server.store.database import Database
 
@@ -41,15 +44,21 @@ def default_services(handle: str) -> frozenset[str]:
     return ANDROID if last in "678" else BASIC_PHONE
 
 
+def _read_handles_file(path: Path) -> dict[Any, Any]:
+    text = path.read_text()
+    raw: Any = yaml.safe_load(text) if path.suffix in (".yaml", ".yml") else json.loads(text)
+    return raw or {}
+
+
 def load_handles_file(path: Path | None) -> dict[str, frozenset[str]]:
     """``{handle: {"services": [...]}}`` or ``{handle: [...]}``, in JSON or YAML."""
     if path is None:
         return {}
-    text = path.read_text()
-    raw: Any = yaml.safe_load(text) if path.suffix in (".yaml", ".yml") else json.loads(text)
     overrides: dict[str, frozenset[str]] = {}
-    for handle, entry in (raw or {}).items():
-        services = entry.get("services", []) if isinstance(entry, dict) else entry
+    for handle, entry in _read_handles_file(path).items():
+        if isinstance(entry, dict) and "services" not in entry:
+            continue  # an entry of replies only: the handle keeps its default services
+        services = entry["services"] if isinstance(entry, dict) else entry
         unknown = set(services) - set(SERVICE_ORDER)
         if unknown:
             raise ValueError(f"{path}: unknown services for {handle}: {sorted(unknown)}")
@@ -57,11 +66,36 @@ def load_handles_file(path: Path | None) -> dict[str, frozenset[str]]:
     return overrides
 
 
+def load_file_replies(path: Path | None) -> dict[str, tuple[Reply, ...]]:
+    """The ``replies`` of each handle in the file (``{handle: {"services": [...], "replies": [...]}}``)."""
+    if path is None:
+        return {}
+    replies: dict[str, tuple[Reply, ...]] = {}
+    for handle, entry in _read_handles_file(path).items():
+        if isinstance(entry, dict) and entry.get("replies") is not None:
+            try:
+                replies[str(handle)] = check_replies(entry["replies"])
+            except InvalidParameterValue as error:
+                raise ValueError(f"{path}: {handle}: {error.message}") from error
+    return replies
+
+
 class SandboxCarrier:
-    def __init__(self, db: Database, *, delay_seconds: float, file_overrides: dict[str, frozenset[str]]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        delay_seconds: float,
+        file_overrides: dict[str, frozenset[str]],
+        file_replies: dict[str, tuple[Reply, ...]] | None = None,
+    ) -> None:
         self.db = db
         self.delay_seconds = delay_seconds
         self.file_overrides = file_overrides
+        self.file_replies = file_replies or {}
+
+    def default_replies(self, handle: str) -> tuple[Reply, ...]:
+        return self.file_replies.get(handle, ())
 
     async def reachability(self, partner_id: str, handles: list[str]) -> dict[str, frozenset[str]]:
         async with self.db.read() as conn:

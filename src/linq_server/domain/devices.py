@@ -2,7 +2,8 @@
 
 A handle override may set a delivery latency (``delivery_ms``), reading by itself after a delay
 (``auto_read_ms``; off by default), ``offline`` (nothing is delivered until it is back) and
-``failing_operations: ["deliver"]`` (every delivery fails).
+``failing_operations: ["deliver"]`` (every delivery fails), and ``replies`` the device sends by itself
+(``domain/device_replies.py``; the handles file's when the override sets none).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from linq_server.domain.context import DomainContext
+from linq_server.domain.device_replies import Reply, check_replies
 from linq_server.domain.errors import InvalidParameterValue
 from linq_server.store import devices as device_store
 from linq_server.store import message_recipients as recipient_store
@@ -28,6 +30,7 @@ class Device:
     auto_read_ms: int | None
     offline: bool
     failing: frozenset[str]
+    replies: tuple[Reply, ...] = ()
 
 
 async def devices_of(ctx: DomainContext, partner_id: str, handles: list[str]) -> dict[str, Device]:
@@ -37,14 +40,26 @@ async def devices_of(ctx: DomainContext, partner_id: str, handles: list[str]) ->
     devices = {}
     for handle in handles:
         override = overrides.get(handle, {})
+        stored = override.get("replies")
         devices[handle] = Device(
             services=reachable[handle],
             delivery_ms=override.get("delivery_ms"),
             auto_read_ms=override.get("auto_read_ms"),
             offline=bool(override.get("offline")),
             failing=frozenset(override.get("failing_operations") or ()),
+            replies=ctx.carrier.default_replies(handle) if stored is None else check_replies(stored),
         )
     return devices
+
+
+def check_behaviour(
+    *, delivery_ms: int | None, auto_read_ms: int | None, replies: object
+) -> list[dict[str, object]] | None:
+    """Delays in range and valid ``replies`` (400/1005); returns the replies to store (None: the file's)."""
+    for name, value in (("delivery_ms", delivery_ms), ("auto_read_ms", auto_read_ms)):
+        if value is not None and not 0 <= value <= MAX_DEVICE_DELAY_MS:
+            raise InvalidParameterValue(f"{name} must be between 0 and {MAX_DEVICE_DELAY_MS}")
+    return None if replies is None else [rule.as_json() for rule in check_replies(replies)]
 
 
 async def set_device(
@@ -55,17 +70,17 @@ async def set_device(
     delivery_ms: int | None = None,
     auto_read_ms: int | None = None,
     offline: bool = False,
+    replies: object = None,
 ) -> None:
-    """Set how ``handle``'s device behaves; a device coming back online receives what waited for it."""
-    for name, value in (("delivery_ms", delivery_ms), ("auto_read_ms", auto_read_ms)):
-        if value is not None and not 0 <= value <= MAX_DEVICE_DELAY_MS:
-            raise InvalidParameterValue(f"{name} must be between 0 and {MAX_DEVICE_DELAY_MS}")
+    """Set how ``handle``'s device behaves; a device coming back online receives what waited for it.
+    ``replies`` None leaves the device to the handles file's replies."""
+    checked = check_behaviour(delivery_ms=delivery_ms, auto_read_ms=auto_read_ms, replies=replies)
     services = sorted((await ctx.carrier.reachability(partner_id, [handle]))[handle])
     now = ctx.clock.now()
     async with ctx.db.write() as conn:
         await device_store.put_device(
             ctx.db, conn, partner_id, handle, services=services, delivery_ms=delivery_ms, auto_read_ms=auto_read_ms,
-            offline=offline, now=now,
+            offline=offline, replies=checked, now=now,
         )  # fmt: skip
         if not offline:
             waiting = await recipient_store.waiting_for(conn, partner_id, handle)

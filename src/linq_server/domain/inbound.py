@@ -1,7 +1,8 @@
 """What a handle does from the far side: sends a message into a chat (creating the DM if there is none)
 or reads what it was sent. The sandbox control API and the tests call these; simulated devices too.
 
-An inbound message is ``received`` at once and emits ``message.received`` (after ``chat.created``
+A handle acts only in chats it is an active member of (409/2015 otherwise), never as the partner's own
+line. An inbound message is ``received`` at once and emits ``message.received`` (after ``chat.created``
 when it starts a chat). A whole-message opt-out keyword in a DM opts the sender out; any other
 message opts them back in (api-core §6.2).
 """
@@ -10,16 +11,26 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from linq_server.domain.chat_views import ChatView
+from linq_server.domain.chats import interactable_chat
 from linq_server.domain.context import DomainContext
 from linq_server.domain.devices import DEVICE_JOB, DEVICE_JOB_ATTEMPTS
-from linq_server.domain.errors import ChatNotFound, InvalidParameterValue, PhoneNumberPermissionDenied
+from linq_server.domain.errors import (
+    ChatNotFound,
+    InvalidParameterValue,
+    MissingRequiredField,
+    PhoneNumberPermissionDenied,
+)
+from linq_server.domain.handle_actions import check_member
 from linq_server.domain.handles import parse_handle, parse_phone_number
 from linq_server.domain.ids import parse_id
-from linq_server.domain.message_parts import check_parts
+from linq_server.domain.message_parts import check_parts, check_reply_to
+from linq_server.domain.message_sending import thread_of
+from linq_server.domain.messages import get_message
 from linq_server.domain.opt_out import OptOutChange, opt_out_change
 from linq_server.domain.service_selection import select_service
 from linq_server.shapes.chats import chat_created_json, handle_json, health_json
@@ -42,36 +53,58 @@ def _text_of(parts: list[dict[str, object]]) -> str | None:
     return str(parts[0]["value"]) if len(parts) == 1 and parts[0]["type"] == "text" else None
 
 
+def far_side_parts(parts: list[dict[str, Any]], attachment_ids: list[str]) -> list[dict[str, Any]]:
+    """A handle's media comes by URL, each part with an id of its own: the partner's uploads (``attachment_id``)
+    are not the handle's to send (400/1005)."""
+    if attachment_ids:
+        raise InvalidParameterValue("A sandbox handle sends media and stickers by url, not by attachment_id")
+    return [{**part, "id": str(uuid.uuid4())} if part["type"] == "media" else part for part in parts]
+
+
 async def receive_message(
     ctx: DomainContext,
     partner_id: str,
     *,
-    line: str,
     sender: str,
     parts: object,
+    line: str | None = None,
     chat_id: str | None = None,
+    reply_to: object = None,
+    message_id: str | None = None,
 ) -> MessageRow:
-    """``sender`` sends ``parts`` to the partner's ``line``: into ``chat_id``, or their DM (created if none)."""
-    line_number = parse_phone_number(line)
+    """``sender`` sends ``parts`` to the partner: into ``chat_id`` (they must be an active member), or to
+    ``line`` in their DM with it (created if none). ``reply_to`` ``{message_id, part_index}`` threads it
+    like an outbound reply; ``message_id`` fixes the new message's id (a re-run job sends nothing twice)."""
     handle = parse_handle(sender).value
-    checked, _attachments = check_parts(parts)
+    checked = far_side_parts(*check_parts(parts))
+    reply = check_reply_to(reply_to)
+    if line is None and chat_id is None:
+        raise MissingRequiredField("Missing required field: to or chat_id")
+    line_number = parse_phone_number(line) if line is not None else None
     trace_id = secrets.token_hex(16)
-    async with ctx.db.read() as conn:
-        owner = await partner_store.line_by_number(conn, line_number)
-    if owner is None or owner.partner_id != partner_id:
-        raise PhoneNumberPermissionDenied()
-    reachable = await ctx.carrier.reachability(partner_id, [handle])
+    owner = None
+    if line_number is not None:
+        async with ctx.db.read() as conn:
+            owner = await partner_store.line_by_number(conn, line_number)
+        if owner is None or owner.partner_id != partner_id:
+            raise PhoneNumberPermissionDenied()
     now = ctx.clock.now()
     events: list[Event] = []
+    if chat_id is None:
+        assert owner is not None and line_number is not None
+        check_member(handle, line_number, ParticipantStatus.ACTIVE)
+        reachable = await ctx.carrier.reachability(partner_id, [handle])
     async with ctx.db.write() as conn:
         if chat_id is not None:
-            chat = await chat_store.chat_of(ctx.db, conn, partner_id, parse_id(chat_id, ChatNotFound), lock=True)
-            if chat is None:
-                raise ChatNotFound()
+            chat, _queued = await interactable_chat(ctx, conn, partner_id, chat_id)
+            if line_number is not None and chat.line_number != line_number:
+                raise InvalidParameterValue(f"This chat belongs to the line {chat.line_number}, not {line_number}")
             members = (await participant_store.participants_of(conn, [chat.id]))[chat.id]
-            if not any(p.handle == handle and p.status == ParticipantStatus.ACTIVE for p in members):
-                raise InvalidParameterValue(f"{handle} is not a member of this chat")
+            me = next(p for p in members if p.is_me)
+            member = next((p for p in members if p.handle == handle), None)
+            check_member(handle, me.handle, member.status if member else None)
         else:
+            assert owner is not None and line_number is not None
             found = await chat_store.reusable_chat(conn, partner_id, line_number, handle)
             if found is None:
                 service = select_service(reachable.values(), owner.line_type)
@@ -84,12 +117,14 @@ async def receive_message(
             else:
                 chat = found
                 members = (await participant_store.participants_of(conn, [chat.id]))[chat.id]
+        thread_id = await thread_of(ctx, conn, chat, reply) if reply else None
         message = MessageRow(
-            id=str(uuid.uuid4()), chat_id=chat.id, partner_id=partner_id, seq=await store.next_seq(conn, chat.id),
-            is_from_me=False, sender_handle=handle, parts=checked, effect=None, reply_to=None, thread_id=None,
-            service=chat.service, preferred_service=None, delivery_status="received", idempotency_key=None,
-            trace_id=trace_id, error_code=None, error_reason=None, edit_count=0, created_at=now, updated_at=now,
-            sent_at=now, delivered_at=None, read_at=None, failed_at=None, deleted_at=None,
+            id=message_id or str(uuid.uuid4()), chat_id=chat.id, partner_id=partner_id,
+            seq=await store.next_seq(conn, chat.id), is_from_me=False, sender_handle=handle, parts=checked,
+            effect=None, reply_to=reply, thread_id=thread_id, service=chat.service, preferred_service=None,
+            delivery_status="received", idempotency_key=None, trace_id=trace_id, error_code=None, error_reason=None,
+            edit_count=0, created_at=now, updated_at=now, sent_at=now, delivered_at=None, read_at=None,
+            failed_at=None, deleted_at=None,
         )  # fmt: skip
         await store.insert_message(conn, message)
         change = opt_out_change(_text_of(checked), is_group=chat.is_group)
@@ -97,13 +132,31 @@ async def receive_message(
             await opt_out_store.opt_out(ctx.db, conn, partner_id, handle, chat.id, now)
         elif change == OptOutChange.OPT_IN:
             await opt_out_store.opt_in(conn, partner_id, handle)
-        me = handle_json(chat, next(p for p in members if p.is_me))
+        me_json = handle_json(chat, next(p for p in members if p.is_me))
         them = handle_json(chat, next(p for p in members if p.handle == handle))
-        chat_json = event_chat_json(chat_id=chat.id, is_group=chat.is_group, owner_handle=me, health=health_json(chat))
+        chat_json = event_chat_json(
+            chat_id=chat.id, is_group=chat.is_group, owner_handle=me_json, health=health_json(chat)
+        )
         data = message_event_data(message, chat=chat_json, sender=them)
-        events.append(Event("message.received", data, partner_id, trace_id, line_number))
+        events.append(Event("message.received", data, partner_id, trace_id, chat.line_number))
         await ctx.emitter.emit_all(conn, events)
     return message
+
+
+async def send_as(
+    ctx: DomainContext,
+    partner_id: str,
+    sender: str,
+    *,
+    to: str | None,
+    chat_id: str | None,
+    parts: object,
+    reply_to: object,
+) -> dict[str, Any]:
+    """``POST /sandbox/handles/{handle}/messages``: the received message as ``GET /v3/messages/{id}`` shows it."""
+    message = await receive_message(ctx, partner_id, sender=sender, parts=parts, line=to, chat_id=chat_id,
+                                    reply_to=reply_to)  # fmt: skip
+    return await get_message(ctx, partner_id, message.id)
 
 
 async def _new_direct_chat(
@@ -136,12 +189,19 @@ async def _new_direct_chat(
 
 
 async def read_by(ctx: DomainContext, partner_id: str, chat_id: str, reader: str) -> int:
-    """``reader``'s device reads every message of the chat it has received; returns how many."""
+    """``reader``'s device reads every message of the chat it has received; returns how many.
+
+    Each read is the device's own ``read`` step (as with ``auto_read_ms``), so ``message.read`` follows only
+    where the service reports reads (not SMS, not groups)."""
     handle = parse_handle(reader).value
     async with ctx.db.write() as conn:
         chat = await chat_store.chat_of(ctx.db, conn, partner_id, parse_id(chat_id, ChatNotFound))
         if chat is None:
             raise ChatNotFound()
+        members = (await participant_store.participants_of(conn, [chat.id]))[chat.id]
+        me = next(p for p in members if p.is_me)
+        member = next((p for p in members if p.handle == handle), None)
+        check_member(handle, me.handle, member.status if member else None)
         unread = await recipient_store.unread_by(conn, chat.id, handle)
         payloads = [{"message_id": message_id, "handle": handle, "action": "read"} for message_id in unread]
         await ctx.queue.enqueue_many(conn, DEVICE_JOB, payloads, max_attempts=DEVICE_JOB_ATTEMPTS)

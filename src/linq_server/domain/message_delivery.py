@@ -10,6 +10,8 @@ in the transaction that marks the job done: a re-run after a crash changes nothi
 Groups: one ``message.delivered`` when the first member's device has the message, and no read
 receipts (the spec leaves group receipts open; iMessage shows "Delivered" once, and reads per member
 would be many events for one status).
+
+A device with ``replies`` answers a delivered message that one of them matches: a ``device.reply`` job.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from linq_server.domain.auto_replies import REPLY_JOB, REPLY_JOB_ATTEMPTS
 from linq_server.domain.context import DomainContext
+from linq_server.domain.device_replies import answer_to
 from linq_server.domain.devices import DELIVER, DEVICE_JOB, DEVICE_JOB_ATTEMPTS, Device, devices_of
 from linq_server.domain.message_lifecycle import Report, Transition, transition
 from linq_server.jobs.handlers import FINISHED, BatchResult
@@ -48,6 +52,7 @@ class _Batch:
     now: datetime
     events: list[Event] = field(default_factory=list)
     jobs: dict[float, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    replies: dict[float, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
 
 
 class MessageDelivery:
@@ -94,6 +99,10 @@ class MessageDelivery:
         for delay, payloads in batch.jobs.items():
             await self.ctx.queue.enqueue_many(
                 conn, DEVICE_JOB, payloads, delay_seconds=delay, max_attempts=DEVICE_JOB_ATTEMPTS
+            )
+        for delay, payloads in batch.replies.items():
+            await self.ctx.queue.enqueue_many(
+                conn, REPLY_JOB, payloads, delay_seconds=delay, max_attempts=REPLY_JOB_ATTEMPTS
             )
 
     async def send(self, jobs: list[Job]) -> BatchResult:
@@ -186,6 +195,12 @@ class MessageDelivery:
             await recipient_store.set_status(conn, message.id, recipient.handle, status, at=batch.now, column=column)
             if report == Report.DELIVERED and device.auto_read_ms is not None:
                 self._schedule(batch, message, recipient.handle, "read", device.auto_read_ms)
+            answer = answer_to(device.replies, message.parts) if report == Report.DELIVERED else None
+            if answer is not None:
+                batch.replies[answer.after_ms / 1000].append({
+                    "partner_id": message.partner_id, "chat_id": message.chat_id, "handle": recipient.handle,
+                    "reply": answer.reply,
+                })  # fmt: skip
         else:
             if recipient.status != recipient_store.DELIVERED:
                 return message

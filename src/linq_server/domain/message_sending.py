@@ -76,7 +76,7 @@ async def message_service(ctx: DomainContext, chat: ChatRow, recipients: list[st
     return "RCS" if all("RCS" in services for services in reachable.values()) else "SMS"
 
 
-async def _thread_of(ctx: DomainContext, conn: AsyncConnection, chat: ChatRow, reply_to: dict[str, Any]) -> str:
+async def thread_of(ctx: DomainContext, conn: AsyncConnection, chat: ChatRow, reply_to: dict[str, Any]) -> str:
     """The thread a reply joins: its target's (404/2002 for an unknown, deleted or other chat's message)."""
     target_id = parse_id(str(reply_to["message_id"]), MessageNotFound)
     target = await store.message_of(ctx.db, conn, chat.partner_id, target_id)
@@ -116,7 +116,7 @@ async def record_outbound(
     recipients = [p.handle for p in members if not p.is_me and p.status == ParticipantStatus.ACTIVE]
     opted_out = await opt_out_store.opted_out(conn, chat.partner_id, recipients)
     check_not_opted_out(opted_out=bool(opted_out), is_group=chat.is_group, override_optout=override_optout)
-    thread_id = await _thread_of(ctx, conn, chat, content.reply_to) if content.reply_to else None
+    thread_id = await thread_of(ctx, conn, chat, content.reply_to) if content.reply_to else None
     now = ctx.clock.now()
     windows = await window_store.lock_windows(ctx.db, conn, chat.line_number, recipients)
     await window_store.save_windows(

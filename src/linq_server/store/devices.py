@@ -1,4 +1,4 @@
-"""Device behaviour of sandbox handles (columns of ``sandbox_handles``): latency, reading, offline."""
+"""Device behaviour of sandbox handles (columns of ``sandbox_handles``): latency, reading, offline, replies."""
 
 from __future__ import annotations
 
@@ -20,9 +20,13 @@ async def put_device(
     delivery_ms: int | None,
     auto_read_ms: int | None,
     offline: bool,
+    replies: list[dict[str, object]] | None,
     now: datetime,
 ) -> None:
     """Set the device columns; a handle without an override gets one with its current services."""
-    device = {"delivery_ms": delivery_ms, "auto_read_ms": auto_read_ms, "offline": offline, "updated_at": now}
+    device = {
+        "delivery_ms": delivery_ms, "auto_read_ms": auto_read_ms, "offline": offline, "replies": replies,
+        "updated_at": now,
+    }  # fmt: skip
     values = {"partner_id": partner_id, "handle": handle, "services": services, "failing_operations": [], **device}
     await conn.execute(db.upsert(sandbox_handles, values, ["partner_id", "handle"], update=list(device)))

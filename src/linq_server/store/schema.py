@@ -314,6 +314,8 @@ sandbox_handles = sa.Table(
     sa.Column("delivery_ms", sa.Integer, nullable=True),
     sa.Column("auto_read_ms", sa.Integer, nullable=True),
     sa.Column("offline", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Answers the device sends by itself: [{"match", "reply", "after_ms"}]; null = the handles file's.
+    sa.Column("replies", sa.JSON, nullable=True),
     sa.Column("updated_at", Timestamp(), nullable=False),
 )
 
@@ -341,6 +343,15 @@ typing_indicators = sa.Table(
     sa.Column("chat_id", sa.String(36), sa.ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("started_at", Timestamp(), nullable=False),
     # The indicator shows until then, unless stopped or cleared by a send first.
+    sa.Column("expires_at", Timestamp(), nullable=False),
+)
+
+# A member typing on their own phone (the far side), until stopped or until the indicator lapses.
+member_typing = sa.Table(
+    "member_typing",
+    metadata,
+    sa.Column("chat_id", sa.String(36), sa.ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("handle", sa.String(320), primary_key=True),
     sa.Column("expires_at", Timestamp(), nullable=False),
 )
 

@@ -76,18 +76,39 @@ class Faults:
 
 @dataclass
 class Phone:
-    """A simulated handle: what it can receive, and what it does on its own phone."""
+    """A simulated handle: what it can receive, how its device behaves, and what it does on its own phone."""
 
     http: httpx.Client
     handle: str
 
-    def set(self, services: list[str], failing_operations: list[str] | None = None) -> Any:
-        body = {"services": services, "failing_operations": failing_operations or []}
+    def set(self, services: list[str], failing_operations: list[str] | None = None, **device: Any) -> Any:
+        """``PUT /sandbox/handles/{handle}``; ``device`` may hold ``delivery_ms``, ``auto_read_ms``, ``offline``
+        and ``replies`` (``[{"match": regex, "reply": text, "after_ms": n}]``)."""
+        body = {"services": services, "failing_operations": failing_operations or [], **device}
         return _checked(self.http.put(f"/sandbox/handles/{self.handle}", json=body))
 
+    def send(
+        self, text: str | None = None, *, to: str | None = None, chat_id: str | None = None,
+        parts: list[dict[str, Any]] | None = None, reply_to: dict[str, Any] | None = None,
+    ) -> Any:  # fmt: skip
+        """Send ``text`` (or ``parts``) to your line ``to`` (their DM) or into ``chat_id``: ``message.received``.
+        Returns the stored message, as ``GET /v3/messages/{id}`` shows it."""
+        body: dict[str, Any] = {"parts": parts if parts is not None else [{"type": "text", "value": text}]}
+        body |= {key: value for key, value in (("to", to), ("chat_id", chat_id), ("reply_to", reply_to)) if value}
+        return _checked(self.http.post(f"/sandbox/handles/{self.handle}/messages", json=body))
+
+    def react(self, message_id: str, type: str = "love", *, remove: bool = False, **extra: Any) -> None:
+        """Add (or remove) a reaction: ``reaction.added`` / ``.removed``; ``extra`` e.g. ``custom_emoji``."""
+        body = {"message_id": message_id, "operation": "remove" if remove else "add", "type": type, **extra}
+        _checked(self.http.post(f"/sandbox/handles/{self.handle}/reactions", json=body))
+
     def typing(self, chat_id: str, typing: bool = True) -> None:
-        """Start (or stop) typing: ``chat.typing_indicator.started`` / ``.stopped``."""
+        """Start (or stop) typing: ``chat.typing_indicator.started`` / ``.stopped`` (a start lapses after 90 s)."""
         _checked(self.http.post(f"/sandbox/handles/{self.handle}/typing", json={"chat_id": chat_id, "typing": typing}))
+
+    def read(self, chat_id: str) -> None:
+        """Read what was delivered in the chat: ``message.read`` for each of your unread messages (not over SMS)."""
+        _checked(self.http.post(f"/sandbox/handles/{self.handle}/read", json={"chat_id": chat_id}))
 
     def leave(self, chat_id: str) -> Any:
         """Leave a group; ``participant.removed`` follows."""
