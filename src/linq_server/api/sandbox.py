@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from linq_server.api.deps import App, CurrentPartner
 from linq_server.api.fields import Names
-from linq_server.domain import devices, sandbox
+from linq_server.domain import devices, gate_settings, sandbox
 
 router = APIRouter(tags=["Sandbox"])
 
@@ -18,6 +18,7 @@ class HandleBody(BaseModel):
     delivery_ms: int | None = None
     auto_read_ms: int | None = None
     offline: bool = False
+    blocked: bool = Field(False, description="On your blocklist: direct sends → 403/2026, its messages dropped")
 
 
 class HandleState(BaseModel):
@@ -27,6 +28,7 @@ class HandleState(BaseModel):
     delivery_ms: int | None
     auto_read_ms: int | None
     offline: bool
+    blocked: bool
 
 
 @router.put("/sandbox/handles/{handle}", summary="Set a simulated handle's services and faults")
@@ -37,6 +39,7 @@ async def put_handle(handle: str, body: HandleBody, app: App, partner: CurrentPa
     await devices.set_device(
         app, partner.id, value, delivery_ms=body.delivery_ms, auto_read_ms=body.auto_read_ms, offline=body.offline
     )
+    await gate_settings.set_blocked(app, partner.id, value, body.blocked)
     return await get_handle(value, app, partner)
 
 
@@ -47,4 +50,5 @@ async def get_handle(handle: str, app: App, partner: CurrentPartner) -> HandleSt
     return HandleState(
         handle=value, services=services, failing_operations=failing, delivery_ms=device.delivery_ms,
         auto_read_ms=device.auto_read_ms, offline=device.offline,
+        blocked=await gate_settings.is_blocked(app, partner.id, value),
     )  # fmt: skip

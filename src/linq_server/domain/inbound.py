@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from dataclasses import replace
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -24,6 +25,7 @@ from linq_server.domain.opt_out import OptOutChange, opt_out_change
 from linq_server.domain.service_selection import select_service
 from linq_server.shapes.chats import chat_created_json, handle_json, health_json
 from linq_server.shapes.messages import event_chat_json, message_event_data
+from linq_server.store import blocked_handles as blocked_store
 from linq_server.store import chats as chat_store
 from linq_server.store import message_recipients as recipient_store
 from linq_server.store import messages as store
@@ -50,16 +52,21 @@ async def receive_message(
     sender: str,
     parts: object,
     chat_id: str | None = None,
-) -> MessageRow:
-    """``sender`` sends ``parts`` to the partner's ``line``: into ``chat_id``, or their DM (created if none)."""
+) -> MessageRow | None:
+    """``sender`` sends ``parts`` to the partner's ``line``: into ``chat_id``, or their DM (created if none).
+
+    None when the partner blocked the sender: the message is dropped before any webhook (api-core §18)."""
     line_number = parse_phone_number(line)
     handle = parse_handle(sender).value
     checked, _attachments = check_parts(parts)
     trace_id = secrets.token_hex(16)
     async with ctx.db.read() as conn:
         owner = await partner_store.line_by_number(conn, line_number)
+        blocked = await blocked_store.blocked(conn, partner_id, [handle])
     if owner is None or owner.partner_id != partner_id:
         raise PhoneNumberPermissionDenied()
+    if blocked:
+        return None
     reachable = await ctx.carrier.reachability(partner_id, [handle])
     now = ctx.clock.now()
     events: list[Event] = []
@@ -76,7 +83,7 @@ async def receive_message(
             if found is None:
                 service = select_service(reachable.values(), owner.line_type)
                 chat, members, is_new = await _new_direct_chat(
-                    ctx, conn, owner.line_type, owner.id, partner_id, line_number, handle, service
+                    ctx, conn, owner.line_type, owner.id, owner.status, partner_id, line_number, handle, service
                 )
                 if is_new:
                     created = chat_created_json(ChatView(chat, members))
@@ -95,8 +102,10 @@ async def receive_message(
         change = opt_out_change(_text_of(checked), is_group=chat.is_group)
         if change == OptOutChange.OPT_OUT:
             await opt_out_store.opt_out(ctx.db, conn, partner_id, handle, chat.id, now)
+            chat = replace(chat, opted_out_at=now)
         elif change == OptOutChange.OPT_IN:
             await opt_out_store.opt_in(conn, partner_id, handle)
+            chat = replace(chat, opted_out_at=None)
         me = handle_json(chat, next(p for p in members if p.is_me))
         them = handle_json(chat, next(p for p in members if p.handle == handle))
         chat_json = event_chat_json(chat_id=chat.id, is_group=chat.is_group, owner_handle=me, health=health_json(chat))
@@ -111,6 +120,7 @@ async def _new_direct_chat(
     conn: AsyncConnection,
     line_type: str,
     line_id: str,
+    line_status: str,
     partner_id: str,
     line_number: str,
     handle: str,
@@ -121,7 +131,8 @@ async def _new_direct_chat(
     chat = ChatRow(
         id=str(uuid.uuid4()), partner_id=partner_id, line_id=line_id, line_number=line_number, line_type=line_type,
         is_group=False, service=service, recipient_key=handle, reusable=True, custom_name=None,
-        group_chat_icon=None, left_at=None, created_at=now, updated_at=now,
+        group_chat_icon=None, left_at=None, created_at=now, updated_at=now, line_status=line_status,
+        opted_out_at=None,
     )  # fmt: skip
     if not await chat_store.insert_chat(conn, chat):
         found = await chat_store.reusable_chat(conn, partner_id, line_number, handle)

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from linq_server.store.database import Database
-from linq_server.store.schema import chat_participants, chats, messages, phone_numbers
+from linq_server.store.schema import chat_participants, chats, messages, opt_outs, phone_numbers
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,10 +29,18 @@ class ChatRow:
     left_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    # Read with the chat, not stored on it: its line's status and when an opt-out arrived in it.
+    line_status: str
+    opted_out_at: datetime | None
 
 
+_JOINED = {
+    "line_type": phone_numbers.c.line_type,
+    "line_status": phone_numbers.c.status,
+    "opted_out_at": opt_outs.c.opted_out_at,
+}
 # Columns selected in the order of the dataclass fields, so rows become dataclasses positionally (fast).
-_CHAT_COLUMNS = [phone_numbers.c.line_type if name == "line_type" else chats.c[name] for name in ChatRow.__slots__]
+_CHAT_COLUMNS = [_JOINED[name] if name in _JOINED else chats.c[name] for name in ChatRow.__slots__]
 
 
 def _chat(row: Any) -> ChatRow:
@@ -40,12 +48,16 @@ def _chat(row: Any) -> ChatRow:
 
 
 def _chat_query() -> sa.Select[Any]:
-    return sa.select(*_CHAT_COLUMNS).join(phone_numbers, phone_numbers.c.id == chats.c.line_id)
+    return (
+        sa.select(*_CHAT_COLUMNS)
+        .join(phone_numbers, phone_numbers.c.id == chats.c.line_id)
+        .outerjoin(opt_outs, opt_outs.c.chat_id == chats.c.id)
+    )
 
 
 async def insert_chat(conn: AsyncConnection, chat: ChatRow) -> bool:
     """Insert; False when a reusable chat for the same line and recipients appeared meanwhile."""
-    values = {name: getattr(chat, name) for name in ChatRow.__slots__ if name != "line_type"}
+    values = {name: getattr(chat, name) for name in ChatRow.__slots__ if name not in _JOINED}
     try:
         async with conn.begin_nested():
             await conn.execute(chats.insert().values(**values))
