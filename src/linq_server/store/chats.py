@@ -37,7 +37,11 @@ class ChatRow:
 _JOINED = {
     "line_type": phone_numbers.c.line_type,
     "line_status": phone_numbers.c.status,
-    "opted_out_at": opt_outs.c.opted_out_at,
+    # A subquery, not a join: a chat stays one row whatever the opt-outs table holds.
+    "opted_out_at": sa.select(sa.func.max(opt_outs.c.opted_out_at))
+    .where(opt_outs.c.chat_id == chats.c.id)
+    .scalar_subquery()
+    .label("opted_out_at"),
 }
 # Columns selected in the order of the dataclass fields, so rows become dataclasses positionally (fast).
 _CHAT_COLUMNS = [_JOINED[name] if name in _JOINED else chats.c[name] for name in ChatRow.__slots__]
@@ -48,11 +52,7 @@ def _chat(row: Any) -> ChatRow:
 
 
 def _chat_query() -> sa.Select[Any]:
-    return (
-        sa.select(*_CHAT_COLUMNS)
-        .join(phone_numbers, phone_numbers.c.id == chats.c.line_id)
-        .outerjoin(opt_outs, opt_outs.c.chat_id == chats.c.id)
-    )
+    return sa.select(*_CHAT_COLUMNS).join(phone_numbers, phone_numbers.c.id == chats.c.line_id)
 
 
 async def insert_chat(conn: AsyncConnection, chat: ChatRow) -> bool:
