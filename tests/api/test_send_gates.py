@@ -118,8 +118,12 @@ async def test_a_sandbox_account_sends_only_to_handles_that_wrote_first(world: W
     group = {"from": line, "to": [friend, stranger], "message": text()}
     assert_envelope(await world.http.post("/v3/chats", json=group), 403, 2008)  # every recipient must have written
 
+    await flag(world, line)
+    await block(world, stranger)
     assert (await world.http.post(f"{SANDBOX}/reset")).status_code == 204
     assert (await world.http.get(f"{SANDBOX}/account")).json() == {"recipients_must_message_first": False}
+    assert (await world.http.get(f"{SANDBOX}/lines/{line}")).json()["status"] == "ACTIVE"
+    assert (await world.http.get(f"{SANDBOX}/handles/{stranger}")).json()["blocked"] is False
     assert (await world.http.post("/v3/chats", json=first)).status_code == 201
 
 
