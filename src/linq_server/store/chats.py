@@ -34,7 +34,7 @@ class ChatRow:
     opted_out_at: datetime | None
 
 
-_JOINED = {
+_READ_WITH = {
     "line_type": phone_numbers.c.line_type,
     "line_status": phone_numbers.c.status,
     # A subquery, not a join: a chat stays one row whatever the opt-outs table holds.
@@ -44,7 +44,7 @@ _JOINED = {
     .label("opted_out_at"),
 }
 # Columns selected in the order of the dataclass fields, so rows become dataclasses positionally (fast).
-_CHAT_COLUMNS = [_JOINED[name] if name in _JOINED else chats.c[name] for name in ChatRow.__slots__]
+_CHAT_COLUMNS = [_READ_WITH[name] if name in _READ_WITH else chats.c[name] for name in ChatRow.__slots__]
 
 
 def _chat(row: Any) -> ChatRow:
@@ -57,7 +57,7 @@ def _chat_query() -> sa.Select[Any]:
 
 async def insert_chat(conn: AsyncConnection, chat: ChatRow) -> bool:
     """Insert; False when a reusable chat for the same line and recipients appeared meanwhile."""
-    values = {name: getattr(chat, name) for name in ChatRow.__slots__ if name not in _JOINED}
+    values = {name: getattr(chat, name) for name in ChatRow.__slots__ if name not in _READ_WITH}
     try:
         async with conn.begin_nested():
             await conn.execute(chats.insert().values(**values))
