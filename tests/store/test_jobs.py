@@ -266,8 +266,12 @@ async def test_a_job_falling_due_while_a_batch_runs_is_not_held_up_by_the_poll(
         held.set()
         await release.wait()
 
+    ran: list[object] = []
+
     async def note(job: Job) -> None:
-        due_ran.set()
+        ran.append(job.payload["n"])
+        if len(ran) == 2:
+            due_ran.set()
 
     worker = Worker(queue, {"hold": EachJob(hold), "due": EachJob(note)})
     running = asyncio.create_task(worker.run())
@@ -276,9 +280,10 @@ async def test_a_job_falling_due_while_a_batch_runs_is_not_held_up_by_the_poll(
             await queue.enqueue(conn, "hold", {})
         await asyncio.wait_for(held.wait(), 10)
         async with db.write() as conn:
-            await queue.enqueue(conn, "due", {}, delay_seconds=0.2)
+            await queue.enqueue(conn, "due", {"n": "now"})  # wakes the worker at commit
+            await queue.enqueue(conn, "due", {"n": "soon"}, delay_seconds=0.2)  # wakes it when due
         await asyncio.wait_for(due_ran.wait(), 10)
-        assert not release.is_set()  # it ran while the other batch was still in hand
+        assert sorted(map(str, ran)) == ["now", "soon"] and not release.is_set()  # while the other batch ran
     finally:
         release.set()
         worker.stop()
