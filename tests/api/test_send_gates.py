@@ -136,15 +136,18 @@ async def test_auto_from_fails_over_from_a_flagged_line_with_the_continuation(wo
     )
     assert original.from_ == first_line
     await flag(world, first_line)
+    world.clock.advance(1)
 
     body = {"to": [alice], "message": text("the original"), "continuation_message": {"text": "New number, same us"}}
-    response = await world.http.post("/v3/messages", json=body)
+    response = await world.http.post("/v3/messages", json=body, headers={"Idempotency-Key": "failover-1"})
     assert response.status_code == 202, response.text
     moved = MessageCreateResponse.model_validate(response.json())
     assert moved.from_selection.reason == "failover_flagged" and not moved.from_selection.reused_existing_chat
     assert moved.created_new_chat and moved.previous_chat_id == original.chat_id
     assert moved.from_ == second_line and moved.chat_id != original.chat_id
     assert [part.value for part in moved.message.parts] == ["New number, same us"]  # type: ignore[union-attr]
+    repeated = await world.http.post("/v3/messages", json=body, headers={"Idempotency-Key": "failover-1"})
+    assert repeated.status_code == 202 and repeated.json() == response.json()  # the same answer, failover included
 
     again = MessageCreateResponse.model_validate(
         (await world.http.post("/v3/messages", json={**body, "message": text("next")})).json()

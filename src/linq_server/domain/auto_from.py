@@ -22,6 +22,7 @@ from linq_server.domain.message_sending import SendContext, check_attachments, m
 from linq_server.shapes.chats import handle_json
 from linq_server.store import chats as chat_store
 from linq_server.store import partners as partner_store
+from linq_server.store.chats import ChatRow
 from linq_server.store.messages import MessageRow
 from linq_server.vocabulary import LineStatus
 
@@ -69,6 +70,13 @@ def failover_message(message: dict[str, Any], continuation: str | None) -> dict[
     return replaced
 
 
+def _abandoned_for(chat: ChatRow, found: list[ChatRow]) -> str | None:
+    """For a replayed request that started ``chat``: the chat it failed over from, if it did. A chat with
+    the same recipients that was older must have been stranded then (a live one would have been reused)."""
+    older = [c for c in found if c.id != chat.id and c.created_at < chat.created_at]
+    return older[0].id if older else None
+
+
 async def send_without_line(
     ctx: SendContext,
     partner_id: str,
@@ -91,11 +99,14 @@ async def send_without_line(
     excluded = {parse_phone_number(number) for number in exclude_from or []}
     async with ctx.db.read() as conn:
         earlier = await replay(ctx, conn, partner_id, content.idempotency_key)
+        found = await chat_store.reusable_chats_with(conn, partner_id, ",".join(sorted(recipients)))
         if earlier is not None:
             chat = await chat_store.chat_of(ctx.db, conn, partner_id, earlier.chat_id)
             assert chat is not None, "a message's chat exists while the message does"
-            return AutoSent(await chats.load_view(conn, chat), earlier, created_new_chat=earlier.seq == 1)
-        found = await chat_store.reusable_chats_with(conn, partner_id, ",".join(sorted(recipients)))
+            return AutoSent(
+                await chats.load_view(conn, chat), earlier, created_new_chat=earlier.seq == 1,
+                previous_chat_id=_abandoned_for(chat, found) if earlier.seq == 1 else None,
+            )  # fmt: skip
         eligible = [line for line in await partner_store.lines_of(conn, partner_id) if line.status == LineStatus.ACTIVE]
     sendable = [chat for chat in found if chat.line_status == LineStatus.ACTIVE]
     if sendable:
