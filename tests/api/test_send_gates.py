@@ -74,6 +74,7 @@ async def test_blocked_handles_refuse_direct_sends_and_their_messages_are_droppe
     world: World, receiver: Receiver
 ) -> None:
     hooks = await Hooks.subscribe(world, receiver)
+    await world.subscribe(f"{receiver.url}/typing", ["chat.typing_indicator.started"])
     blocked, other = new_phone(1), new_phone(2)
     dm = await new_chat(world, [blocked])
     group = await new_chat(world, [blocked, other])
@@ -92,6 +93,8 @@ async def test_blocked_handles_refuse_direct_sends_and_their_messages_are_droppe
     seen = len(receiver.received)
     assert await say(world, blocked, "hello?") is None
     assert await say(world, blocked, "hi", line=world.partner.lines[1]) is None
+    typing = await world.http.post(f"{SANDBOX}/handles/{blocked}/typing", json={"chat_id": dm["id"], "typing": True})
+    assert typing.status_code == 204, typing.text
     await hooks.settle()
     assert len(receiver.received) == seen and not hooks.events("message.received")
     assert len((await world.http.get(f"/v3/chats/{dm['id']}/messages")).json()["messages"]) == 1
@@ -100,6 +103,9 @@ async def test_blocked_handles_refuse_direct_sends_and_their_messages_are_droppe
     await block(world, other, False)
     assert (await send(world, dm["id"])).status_code == 202
     assert (await say(world, blocked, "back")) is not None
+    await world.http.post(f"{SANDBOX}/handles/{blocked}/typing", json={"chat_id": dm["id"], "typing": True})
+    await hooks.settle()
+    await receiver.wait_for_async(seen + 4)  # message.sent, message.received and typing now arrive
 
 
 async def test_a_sandbox_account_sends_only_to_handles_that_wrote_first(world: World) -> None:

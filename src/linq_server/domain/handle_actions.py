@@ -12,6 +12,7 @@ from linq_server.domain.context import DomainContext
 from linq_server.domain.errors import NotAGroupChat, ParticipantServiceMismatch, StateConflict
 from linq_server.domain.handles import parse_handle
 from linq_server.shapes import chat_events
+from linq_server.store import blocked_handles as blocked_store
 from linq_server.store.changes import Change
 from linq_server.vocabulary import ChangeKind, ParticipantStatus
 
@@ -59,6 +60,8 @@ async def typing(
         member = view.participant(handle)
         check_member_typing(handle, view.me.handle, member.status if member else None, chat.service)
         assert member is not None
+        if await blocked_store.blocked(conn, partner_id, [handle]):
+            return  # what a blocked handle does is dropped before any webhook (api-core §18)
         await ctx.emitter.emit_all(conn, [chat_events.typing_indicator(chat, member, is_typing, trace_id)])
 
 
