@@ -73,16 +73,17 @@ class WrkResult:
 
 def run_wrk(
     base: str, method: str, targets: Path, *, key: str, prefix: str, pairs: bool, seconds: int, threads: int = 2,
-    connections: int = 32, traces: Path | None = None,
+    connections: int = 32, traces: Path | None = None, mode: str | None = None,
 ) -> WrkResult:  # fmt: skip
-    """One wrk run of participants.lua; ``targets`` lists chat ids, or "chat_id handle" lines with ``pairs``.
+    """One wrk run of chat_requests.lua: participant changes (``targets`` lists chat ids, or "chat_id handle"
+    lines with ``pairs``), or with ``mode="messages"`` a text message into each listed chat in turn.
 
     With ``traces``, the trace ids of the 202s are written to that file.
     """
     command = [
         require_wrk(), f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
-        "-s", str(BENCHMARKS / "participants.lua"), base,
-        "--", method, str(targets), key, "pairs" if pairs else "adds", prefix, str(threads),
+        "-s", str(BENCHMARKS / "chat_requests.lua"), base,
+        "--", method, str(targets), key, mode or ("pairs" if pairs else "adds"), prefix, str(threads),
         *([str(traces)] if traces else []),
     ]  # fmt: skip
     output = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout

@@ -1,150 +1,172 @@
-"""Messages benchmark: concurrent sends, and accept → webhook latency when idle.
+"""Messages benchmark: concurrent sends beside participant adds, and accept → webhook latency when idle.
 
-    python -m benchmarks.messages [--clients 32] [--sends 3000] [--idle 100]
+    python -m benchmarks.messages [--seconds 5] [--groups 300] [--idle 100] [--databases sqlite,postgresql]
 
-For each database (SQLite; PostgreSQL when it answers) it starts a real `linq-server serve` (the per-pair
-rate limit raised, device latency 0 ms so the network's own delay is not measured), then with a simple
-Python driver (aiohttp, `--clients` concurrent clients):
-* sends into 64 DMs: sends/s and p50/p95/p99 of the 202;
-* participant adds into groups in the same run, the same way (the rate sends should at least match);
-* idle, one send at a time: p50/p95 from the 202 to `message.sent` and to `message.delivered`.
+For each database (PostgreSQL when it answers) it starts a real `linq-server serve` (the per-pair rate
+limit raised, network delay 0 ms so the simulated network's own latency is not measured) with a webhook
+subscription to ``benchmarks/receiver.py``, then:
+* wrk (``-t2 -c32``) sends text messages round-robin into 64 DMs: 202s/s and p50/p99;
+* wrk, the same way, adds participants to groups (the rate sends should at least match);
+* idle, one send at a time: p50/p95 from the 202 to ``message.sent`` and to ``message.delivered``,
+  matched by trace id.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 import os
 import random
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import aiohttp
+import httpx
 
+from benchmarks.load import WrkResult, load_average, require_wrk, run_wrk
 from benchmarks.support import free_port, fresh_database, percentile, postgres_available, print_table, process
 from linq_server.domain.partners import generate_api_key
 
 LINE = "+12025550100"
-_serial = itertools.count(random.randrange(100_000, 500_000))
+DMS = 64
+DRAIN_LIMIT = 30.0
+EVENTS = ["message.sent", "message.delivered"]
+TEXT = {"parts": [{"type": "text", "value": "hi"}]}
 
 
-def new_iphone() -> str:
-    return f"+1415{next(_serial):06d}{random.randrange(6)}"
+def _iphone(n: int) -> str:
+    """Handles for the setup; wrk's adds start at +1415."""
+    return f"+1628{n:06d}{n % 6}"
 
 
-async def _load(
-    session: aiohttp.ClientSession, requests: list[tuple[str, dict[str, object]]], clients: int
-) -> list[str]:
-    """POST every (path, body) with ``clients`` at once; returns [requests/s, p50, p95, p99, non-202]."""
-    queue: asyncio.Queue[tuple[str, dict[str, object]]] = asyncio.Queue()
-    for request in requests:
-        queue.put_nowait(request)
-    latencies: list[float] = []
-    failures = 0
-
-    async def client() -> None:
-        nonlocal failures
-        while not queue.empty():
-            path, body = queue.get_nowait()
-            began = time.perf_counter()
-            async with session.post(path, json=body) as response:
-                await response.read()
-                failures += response.status != 202
-            latencies.append((time.perf_counter() - began) * 1000)
-
-    started = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(clients)))
-    rate = len(requests) / (time.perf_counter() - started)
-    return [f"{rate:,.0f}", f"{percentile(latencies, 50):.1f}", f"{percentile(latencies, 95):.1f}",
-            f"{percentile(latencies, 99):.1f}", str(failures)]  # fmt: skip
-
-
-async def _chat(session: aiohttp.ClientSession, to: list[str]) -> str:
-    body = {"from": LINE, "to": to, "message": {"parts": [{"type": "text", "value": "hi"}]}}
-    async with session.post("/api/partner/v3/chats", json=body) as response:
-        chat_id: str = (await response.json())["chat"]["id"]
-        return chat_id
-
-
-async def _measure(base: str, key: str, receiver: str, clients: int, sends: int, idle: int) -> dict[str, list[str]]:
-    headers = {"Authorization": f"Bearer {key}"}
-    text = {"parts": [{"type": "text", "value": "load"}]}
-    # Setup and idle requests use fresh connections: a pooled one the server closed while idle resets.
-    setup = aiohttp.ClientSession(base, headers=headers, connector=aiohttp.TCPConnector(force_close=True))
-    load = aiohttp.ClientSession(base, headers=headers, connector=aiohttp.TCPConnector(limit=clients + 4))
-    async with setup, load, aiohttp.ClientSession() as plain:
-        subscription = {"target_url": f"{receiver}/hook", "subscribed_events": ["message.sent", "message.delivered"]}
-        async with setup.post("/api/partner/v3/webhook-subscriptions", json=subscription) as response:
+async def _setup(base: str, key: str, receiver: str, groups: int) -> tuple[list[str], list[str]]:
+    """Subscribe the receiver to message events; make the DMs and groups of three; returns their ids."""
+    async with aiohttp.ClientSession(base, headers={"Authorization": f"Bearer {key}"}) as session:
+        subscription = {"target_url": f"{receiver}/hook", "subscribed_events": EVENTS}
+        async with session.post("/api/partner/v3/webhook-subscriptions", json=subscription) as response:
             assert response.status == 201, await response.text()
-        dms = [await _chat(setup, [new_iphone()]) for _ in range(64)]
-        groups = [await _chat(setup, [new_iphone(), new_iphone()]) for _ in range(sends // 25 + 1)]
-        sending: list[tuple[str, dict[str, object]]] = [
-            (f"/api/partner/v3/chats/{dms[n % 64]}/messages", {"message": text}) for n in range(sends)
-        ]
-        rows = {"sends": await _load(load, sending, clients)}
-        adds: list[tuple[str, dict[str, object]]] = [
-            (f"/api/partner/v3/chats/{groups[n // 25]}/participants", {"handle": new_iphone()}) for n in range(sends)
-        ]
-        rows["adds"] = await _load(load, adds, clients)
-        await _drain(receiver, 2 * (sends + 64 + len(groups)))
+        serial = iter(range(1, 10 * (groups + DMS)))
+        made: dict[int, list[str]] = {1: [], 2: []}
 
+        async def make(size: int, count: int) -> None:
+            for _ in range(count):
+                body = {"from": LINE, "to": [_iphone(next(serial)) for _ in range(size)], "message": TEXT}
+                async with session.post("/api/partner/v3/chats", json=body) as response:
+                    assert response.status == 201, await response.text()
+                    made[size].append((await response.json())["chat"]["id"])
+
+        await asyncio.gather(*(make(1, DMS // 8) for _ in range(8)))
+        await asyncio.gather(*(make(2, groups // 8 + (n < groups % 8)) for n in range(8)))
+    return made[1], made[2]
+
+
+def _row(kind: str, request: str, result: WrkResult) -> list[str]:
+    others = result.other + result.errors
+    return [kind, request, f"{result.rate:,.0f}", f"{result.p50_ms:.1f}", f"{result.p99_ms:.1f}",
+            f"{others}" + (f" {result.statuses}" if result.statuses else "")]  # fmt: skip
+
+
+async def _idle_latency(base: str, key: str, receiver: str, dms: list[str], count: int) -> dict[str, list[str]]:
+    """One send at a time: 202 → each event, by trace id (waits for them all, ≤ 30 s)."""
+    accepted: dict[str, float] = {}
+    async with aiohttp.ClientSession() as plain:
         await plain.post(f"{receiver}/reset")
-        accepted: dict[str, float] = {}
-        for n in range(idle):
-            async with setup.post(f"/api/partner/v3/chats/{dms[n % 64]}/messages", json={"message": text}) as r:
-                accepted[r.headers["x-trace-id"]] = time.time()
-            await asyncio.sleep(0.05)
-        await _drain(receiver, 2 * idle)
-        async with plain.get(f"{receiver}/events") as response:
-            received: dict[str, float] = await response.json()
-    for event in ("message.sent", "message.delivered"):
-        delays = [(received[f"{event} {t}"] - at) * 1000 for t, at in accepted.items() if f"{event} {t}" in received]
-        rows[event] = [f"{len(delays)}/{idle}", f"{percentile(delays, 50):.1f}", f"{percentile(delays, 95):.1f}"]
+    async with aiohttp.ClientSession(base, headers={"Authorization": f"Bearer {key}"}) as session:
+        for n in range(count):
+            url = f"/api/partner/v3/chats/{dms[n % len(dms)]}/messages"
+            async with session.post(url, json={"message": TEXT}) as response:
+                assert response.status == 202, await response.text()
+                accepted[response.headers["x-trace-id"]] = time.time()
+            await asyncio.sleep(0.03)
+    deadline = time.monotonic() + DRAIN_LIMIT
+    async with aiohttp.ClientSession() as plain:
+        while True:
+            async with plain.get(f"{receiver}/deliveries") as response:
+                deliveries: list[list[Any]] = await response.json()
+            if len(deliveries) >= len(EVENTS) * count or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.2)
+    rows: dict[str, list[str]] = {}
+    for event in EVENTS:
+        first: dict[str, float] = {}
+        for delivery in deliveries:
+            if delivery[1] == event:
+                first.setdefault(delivery[2], delivery[5])
+        delays = [(first[trace] - at) * 1000 for trace, at in accepted.items() if trace in first]
+        rows[event] = [f"{len(delays)}/{count}", *(f"{percentile(delays, p):.1f}" for p in (50, 95))]
     return rows
 
 
-async def _drain(receiver: str, count: int) -> None:
-    """Wait (up to 2 minutes) until the receiver has ``count`` events."""
-    deadline = time.monotonic() + 120
-    async with aiohttp.ClientSession() as plain:
-        while time.monotonic() < deadline:
-            async with plain.get(f"{receiver}/count") as response:
-                if int(await response.json()) >= count:
-                    return
-            await asyncio.sleep(0.1)
+def _linq_server(kind: str, args: argparse.Namespace, receiver: str, folder: Path) -> dict[str, Any]:
+    """Start `linq-server serve` on a fresh ``kind`` database and measure it."""
+    httpx.post(f"{receiver}/reset")
+    with fresh_database(kind) as url, tempfile.TemporaryDirectory() as data:
+        key, port = generate_api_key(), free_port()
+        env = {"LINQ_SERVER_DATABASE_URL": url, "LINQ_SERVER_API_KEY": key, "LINQ_SERVER_PHONE_NUMBERS": LINE,
+               "LINQ_SERVER_DATA_DIR": data, "LINQ_SERVER_LOG_LEVEL": "WARNING",
+               "LINQ_SERVER_MESSAGES_PER_MINUTE": "1000000", "LINQ_SERVER_CARRIER_DELAY_MS": "0"}  # fmt: skip
+        base = f"http://127.0.0.1:{port}"
+        command = ["-m", "linq_server", "serve", "--host", "127.0.0.1", "--port", str(port)]
+        with process(command, f"{base}/healthz", env={**os.environ, **env}, start_limit=120):
+            dms, groups = asyncio.run(_setup(base, key, receiver, args.groups))
+            dm_file, group_file = folder / f"{kind}-dms.txt", folder / f"{kind}-groups.txt"
+            dm_file.write_text("".join(f"{chat}\n" for chat in dms))
+            group_file.write_text("".join(f"{chat}\n" for chat in random.sample(groups, len(groups))))
+            sends = run_wrk(base, "POST", dm_file, key=key, prefix="/api/partner", pairs=False,
+                            seconds=args.seconds, mode="messages")  # fmt: skip
+            adds = run_wrk(base, "POST", group_file, key=key, prefix="/api/partner", pairs=False, seconds=args.seconds)
+            # The load's own webhooks go out before the idle reading: every message sent and delivered.
+            drained = _drain(receiver, len(EVENTS) * (sends.accepted + len(dms) + len(groups)))
+            idle = asyncio.run(_idle_latency(base, key, receiver, dms, args.idle))
+    return {"sends": sends, "adds": adds, "idle": idle, "drained": drained}
+
+
+def _drain(receiver: str, count: int) -> str:
+    """Wait (≤ 60 s) until the receiver holds ``count`` deliveries; returns the seconds waited."""
+    started = time.monotonic()
+    while httpx.get(f"{receiver}/count", timeout=30).json() < count and time.monotonic() - started < 60:
+        time.sleep(0.2)
+    return f"{time.monotonic() - started:.1f}"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument("--sends", type=int, default=3000)
-    parser.add_argument("--idle", type=int, default=100)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=5, help="wrk's duration for each load")
+    # Each group takes 29 adds: 300 hold 8,700, enough for 5 s at the participant-add rate seen so far.
+    parser.add_argument("--groups", type=int, default=300)
+    parser.add_argument("--idle", type=int, default=100, help="sends one at a time for the idle latency")
+    parser.add_argument("--databases", default="sqlite,postgresql")
     args = parser.parse_args()
-    load_rows, webhook_rows = [], []
-    receiver_port = free_port()
-    receiver = f"http://127.0.0.1:{receiver_port}"
-    with process(["-m", "benchmarks.message_receiver", str(receiver_port)], f"{receiver}/count"):
-        for kind in ["sqlite"] + (["postgresql"] if postgres_available() else []):
-            with fresh_database(kind) as url, tempfile.TemporaryDirectory() as data:
-                key, server_port = generate_api_key(), free_port()
-                env = {"LINQ_SERVER_DATABASE_URL": url, "LINQ_SERVER_API_KEY": key, "LINQ_SERVER_PHONE_NUMBERS": LINE,
-                       "LINQ_SERVER_DATA_DIR": str(Path(data)), "LINQ_SERVER_LOG_LEVEL": "WARNING",
-                       "LINQ_SERVER_MESSAGES_PER_MINUTE": "1000000", "LINQ_SERVER_CARRIER_DELAY_MS": "0"}  # fmt: skip
-                base = f"http://127.0.0.1:{server_port}"
-                command = ["-m", "linq_server", "serve", "--host", "127.0.0.1", "--port", str(server_port)]
-                with process(command, f"{base}/healthz", env={**os.environ, **env}, start_limit=120):
-                    rows = asyncio.run(_measure(base, key, receiver, args.clients, args.sends, args.idle))
-                load_rows += [[kind, "send", *rows["sends"]], [kind, "participant add", *rows["adds"]]]
-                webhook_rows += [[kind, event, *rows[event]] for event in ("message.sent", "message.delivered")]
+    require_wrk()
+    kinds = [kind for kind in args.databases.split(",") if kind != "postgresql" or postgres_available()]
+    started_load = load_average()
+    measured: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        receiver_port = free_port()
+        receiver = f"http://127.0.0.1:{receiver_port}"
+        with process(["-m", "benchmarks.receiver", str(receiver_port)], f"{receiver}/count"):
+            for kind in kinds:
+                measured[kind] = _linq_server(kind, args, receiver, Path(scratch))
     print_table(
-        f"{args.sends} requests of each kind, {args.clients} concurrent clients (Python aiohttp driver)",
-        ["database", "request", "requests/s", "p50 ms", "p95 ms", "p99 ms", "non-202"],
-        load_rows,
+        f"wrk -t2 -c32 -d{args.seconds}s: sends into {DMS} DMs, participant adds into {args.groups} groups "
+        f"(load {started_load})",
+        ["database", "request", "202/s", "p50 ms", "p99 ms", "non-202"],
+        [_row(kind, request, m[key]) for kind, m in measured.items()
+         for request, key in (("send", "sends"), ("participant add", "adds"))],
+    )  # fmt: skip
+    print_table(
+        "Webhooks of the sends drained after the load (message.sent + message.delivered per message)",
+        ["database", "seconds waited (limit 60)"],
+        [[kind, m["drained"]] for kind, m in measured.items()],
     )
-    print_table("202 → webhook, idle (device latency 0 ms)", ["database", "event", "received", "p50 ms", "p95 ms"],
-                webhook_rows)  # fmt: skip
+    print_table(
+        f"202 → webhook, one send at a time ({args.idle} sends, network delay 0 ms)",
+        ["database", "event", "received", "p50 ms", "p95 ms"],
+        [[kind, event, *m["idle"][event]] for kind, m in measured.items() for event in EVENTS],
+    )
+    print(f"load average: {started_load} at the start, {load_average()} at the end; {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

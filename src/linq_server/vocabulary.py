@@ -121,3 +121,10 @@ class RcsState(StrEnum):
     NOT_ENABLED = "not_enabled"
     NO_ACCOUNT = "no_account"
     CHECK_FAILS = "check_fails"
+
+
+class LineStatus(StrEnum):
+    """A line's service status (``phone_number.status_updated``): a flagged line is ineligible to send."""
+
+    ACTIVE = "ACTIVE"
+    FLAGGED = "FLAGGED"

@@ -84,7 +84,7 @@ async def test_one_check_per_address_per_10_seconds(world: World) -> None:
 async def test_check_rcs_is_503_when_the_line_has_no_working_rcs(world: World, rcs: str, code: int) -> None:
     for line in world.partner.lines:
         put = await world.http.put(f"http://testserver/sandbox/lines/{line}", json={"rcs": rcs})
-        assert put.status_code == 200 and put.json() == {"phone_number": line, "rcs": rcs}
+        assert put.status_code == 200 and put.json() == {"phone_number": line, "rcs": rcs, "status": "ACTIVE"}
     phone = new_phone(7)
     assert_envelope(await check(world, "rcs", phone), 503, code)
     # Not counted: the check never ran, so a retry once the line is fixed is not rate limited.

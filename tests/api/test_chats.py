@@ -190,7 +190,8 @@ async def test_a_refused_change_is_recorded_and_leaves_the_chat_unchanged(world:
         json={"services": ["iMessage", "SMS"], "failing_operations": ["add"]},
     )
     assert put.json() == {"handle": carol, "services": ["iMessage", "SMS"], "failing_operations": ["add"],
-                          "delivery_ms": None, "auto_read_ms": None, "offline": False, "replies": []}  # fmt: skip
+                          "delivery_ms": None, "auto_read_ms": None, "offline": False, "replies": [],
+                          "blocked": False}  # fmt: skip
     chat_id = (await create(world, [new_phone(1), new_phone(2)])).json()["chat"]["id"]
     assert (await world.http.post(f"/v3/chats/{chat_id}/participants", json={"handle": carol})).status_code == 202
     await world.worker.run_until_idle()
@@ -228,7 +229,8 @@ async def test_sandbox_handles(world: World) -> None:
     android = new_phone(7)
     described = await world.http.get(f"http://testserver/sandbox/handles/{android}")
     assert described.json() == {"handle": android, "services": ["RCS", "SMS"], "failing_operations": [],
-                                "delivery_ms": None, "auto_read_ms": None, "offline": False, "replies": []}  # fmt: skip
+                                "delivery_ms": None, "auto_read_ms": None, "offline": False, "replies": [],
+                                "blocked": False}  # fmt: skip
     assert (await world.http.get("http://testserver/sandbox/handles/a@b.co")).json()["services"] == ["iMessage"]
     bad = await world.http.put(f"http://testserver/sandbox/handles/{android}", json={"services": ["Carrier Pigeon"]})
     assert_envelope(bad, 400, 1005)

@@ -65,7 +65,7 @@ async def test_a_partners_override_wins_over_the_file_and_stays_with_that_partne
     async with open_world(settings) as world:
         other = await make_partner(world.services.db)
         await sandbox(world, handle, services=["SMS"], failing_operations=["add"])
-        device = {"delivery_ms": None, "auto_read_ms": None, "offline": False, "replies": []}
+        device = {"delivery_ms": None, "auto_read_ms": None, "offline": False, "replies": [], "blocked": False}
         assert await sandbox(world, handle) == {
             "handle": handle,
             "services": ["SMS"],

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from linq_server.clock import ManualClock
+from linq_server.clock import Clock, ManualClock
 from linq_server.jobs import worker as worker_module
 from linq_server.jobs.handlers import EachJob
 from linq_server.jobs.queue import JobQueue
@@ -250,3 +250,42 @@ async def test_a_job_whose_worker_dies_on_its_last_attempt_is_buried(queue: JobQ
     await Worker(queue, {"test": EachJob(handler)}).run_until_idle()
     row = await job_row(queue, job_id)
     assert ran == [] and row["status"] == "dead" and "stopped" in str(row["last_error"])
+
+
+async def test_a_job_falling_due_while_a_batch_runs_is_not_held_up_by_the_poll(
+    fresh_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With the idle poll an hour long, only a wake-up at the job's due time can run it within the test,
+    # and the worker is busy with a batch of another kind all along.
+    monkeypatch.setattr(worker_module, "IDLE_POLL_SECONDS", 3600.0)
+    db = Database(fresh_database_url)
+    queue = JobQueue(db, Clock())
+    held, release, due_ran = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def hold(job: Job) -> None:
+        held.set()
+        await release.wait()
+
+    ran: list[object] = []
+
+    async def note(job: Job) -> None:
+        ran.append(job.payload["n"])
+        if len(ran) == 2:
+            due_ran.set()
+
+    worker = Worker(queue, {"hold": EachJob(hold), "due": EachJob(note)})
+    running = asyncio.create_task(worker.run())
+    try:
+        async with db.write() as conn:
+            await queue.enqueue(conn, "hold", {})
+        await asyncio.wait_for(held.wait(), 10)
+        async with db.write() as conn:
+            await queue.enqueue(conn, "due", {"n": "now"})  # wakes the worker at commit
+            await queue.enqueue(conn, "due", {"n": "soon"}, delay_seconds=0.2)  # wakes it when due
+        await asyncio.wait_for(due_ran.wait(), 10)
+        assert sorted(map(str, ran)) == ["now", "soon"] and not release.is_set()  # while the other batch ran
+    finally:
+        release.set()
+        worker.stop()
+        await running
+        await db.close()

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from linq_server.api.deps import App, CurrentPartner
 from linq_server.api.fields import Names
-from linq_server.domain import devices, sandbox
+from linq_server.domain import devices, gate_settings, sandbox
 
 router = APIRouter(tags=["Sandbox"])
 
@@ -20,6 +20,7 @@ class HandleBody(BaseModel):
     delivery_ms: int | None = None
     auto_read_ms: int | None = None
     offline: bool = False
+    blocked: bool = Field(False, description="On your blocklist: direct sends → 403/2026, its messages dropped")
     replies: Any = Field(
         default=None,
         description='`[{"match": regex, "reply": text, "after_ms": n}]`: the first '
@@ -42,6 +43,7 @@ class HandleState(BaseModel):
     auto_read_ms: int | None
     offline: bool
     replies: list[ReplyRule]
+    blocked: bool
 
 
 @router.put("/sandbox/handles/{handle}", summary="Set a simulated handle's services, faults and device behaviour")
@@ -60,6 +62,7 @@ async def put_handle(handle: str, body: HandleBody, app: App, partner: CurrentPa
         offline=body.offline,
         replies=body.replies,
     )
+    await gate_settings.set_blocked(app, partner.id, value, body.blocked)
     return await get_handle(value, app, partner)
 
 
@@ -71,4 +74,5 @@ async def get_handle(handle: str, app: App, partner: CurrentPartner) -> HandleSt
         handle=value, services=services, failing_operations=failing, delivery_ms=device.delivery_ms,
         auto_read_ms=device.auto_read_ms, offline=device.offline,
         replies=[ReplyRule(match=r.match, reply=r.reply, after_ms=r.after_ms) for r in device.replies],
+        blocked=await gate_settings.is_blocked(app, partner.id, value),
     )  # fmt: skip

@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 
 from linq_server.api.deps import App, CurrentPartner
 from linq_server.api.fields import Handles, Name
-from linq_server.domain import sandbox_partners
+from linq_server.domain import gate_settings, sandbox_partners
 
 router = APIRouter(tags=["Sandbox"])
 
@@ -55,3 +55,21 @@ async def reset(app: App, partner: CurrentPartner) -> Response:
     await sandbox_partners.reset_partner(app, partner.id)
     app.faults.forget(partner.id)
     return Response(status_code=204)
+
+
+class AccountRules(BaseModel):
+    recipients_must_message_first: bool = Field(
+        description="As a Linq sandbox account: sends to a handle that never messaged you → 403/2008"
+    )
+
+
+@router.put("/sandbox/account", summary="Set the calling partner's sandbox-account rules")
+async def put_account(body: AccountRules, app: App, partner: CurrentPartner) -> AccountRules:
+    value = await gate_settings.set_recipients_must_message_first(app, partner.id, body.recipients_must_message_first)
+    return AccountRules(recipients_must_message_first=value)
+
+
+@router.get("/sandbox/account", summary="The calling partner's sandbox-account rules")
+async def get_account(app: App, partner: CurrentPartner) -> AccountRules:
+    value = await gate_settings.recipients_must_message_first(app, partner.id)
+    return AccountRules(recipients_must_message_first=value)

@@ -29,6 +29,7 @@ from linq_server.domain.ids import parse_id
 from linq_server.domain.message_media import resolve_media
 from linq_server.domain.message_parts import check_content, check_first_message, is_web_url
 from linq_server.domain.message_sending import SendContext, record_outbound, replay
+from linq_server.domain.send_gates import check_line_eligible
 from linq_server.domain.service_selection import select_service
 from linq_server.shapes import chat_events as events
 from linq_server.store import changes as change_store
@@ -129,7 +130,7 @@ async def create_chat(
                 id=new_id(), partner_id=partner_id, line_id=line.id, line_number=line_number,
                 line_type=line.line_type, is_group=len(recipients) > 1, service=service,
                 recipient_key=recipient_key, reusable=True, custom_name=None, group_chat_icon=None, left_at=None,
-                created_at=now, updated_at=now,
+                created_at=now, updated_at=now, line_status=line.status, opted_out_at=None,
             )  # fmt: skip
             if not await chat_store.insert_chat(conn, chat):
                 raise ChatBeingCreated()
@@ -212,6 +213,7 @@ async def update_chat(
         chat, _queued = await interactable_chat(ctx, conn, partner_id, chat_id)
         if not chat.is_group:
             raise CannotUpdateDirectChat()
+        check_line_eligible(chat.line_status)
         now = ctx.clock.now()
         changes = [new_change(chat, ChangeKind.RENAME, display_name, trace_id, now)] if display_name is not None else []
         if icon is not None:
@@ -227,6 +229,7 @@ async def leave_chat(ctx: DomainContext, partner_id: str, chat_id: str, trace_id
             raise NotAGroupChat("Only group chats can be left")
         if chat.service != "iMessage":
             raise ParticipantServiceMismatch(f"Only iMessage groups can be left; this group uses {chat.service}")
+        check_line_eligible(chat.line_status)
         view = await load_view(conn, chat)
         leaving = {
             change.value

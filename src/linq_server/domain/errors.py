@@ -109,3 +109,21 @@ class RateLimited(LinqError):
     def __init__(self, retry_after: int) -> None:
         self.retry_after = retry_after
         super().__init__(f"Rate limited. Try again in {retry_after} seconds.")
+
+
+class LineIneligible(LinqError):
+    status, code, default_message = 403, 2027, "Phone number is not eligible to send"
+
+
+class NoEligibleLine(LinqError):
+    # No line was chosen, so none is blamed with a 403 (api-core §7.4); the code is the spec's suggestion.
+    status, code, default_message = 409, 2015, "None of your phone numbers is eligible to send"
+
+
+class RecipientBlocked(LinqError):
+    status, code, default_message = 403, 2026, "Recipient is blocked"
+
+
+class RecipientNotAllowed(LinqError):
+    status, code = 403, 2008
+    default_message = "Recipient not allowed: in the sandbox, a handle must message you first"

@@ -13,6 +13,7 @@ from linq_server.domain.errors import NotAGroupChat, ParticipantServiceMismatch,
 from linq_server.domain.handles import parse_handle
 from linq_server.domain.typing_indicators import SHOWN_FOR
 from linq_server.shapes import chat_events
+from linq_server.store import blocked_handles as blocked_store
 from linq_server.store import chats as chat_store
 from linq_server.store import member_typing as typing_store
 from linq_server.store.changes import Change
@@ -73,6 +74,8 @@ async def typing(
         member = view.participant(handle)
         check_member_typing(handle, view.me.handle, member.status if member else None, chat.service)
         assert member is not None
+        if await blocked_store.blocked(conn, partner_id, [handle]):
+            return  # what a blocked handle does is dropped before any webhook (api-core §18)
         if is_typing:
             await typing_store.show(ctx.db, conn, chat.id, handle, ctx.clock.now() + SHOWN_FOR)
             payload = {"chat_id": chat.id, "handle": handle, "trace_id": trace_id}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -24,6 +25,7 @@ from linq_server.domain.errors import (
     InvalidParameterValue,
     MissingRequiredField,
     PhoneNumberPermissionDenied,
+    RecipientBlocked,
 )
 from linq_server.domain.handle_actions import check_member
 from linq_server.domain.handles import parse_handle, parse_phone_number
@@ -35,6 +37,7 @@ from linq_server.domain.opt_out import OptOutChange, opt_out_change
 from linq_server.domain.service_selection import select_service
 from linq_server.shapes.chats import chat_created_json, handle_json, health_json
 from linq_server.shapes.messages import event_chat_json, message_event_data
+from linq_server.store import blocked_handles as blocked_store
 from linq_server.store import chats as chat_store
 from linq_server.store import message_recipients as recipient_store
 from linq_server.store import messages as store
@@ -71,10 +74,12 @@ async def receive_message(
     chat_id: str | None = None,
     reply_to: object = None,
     message_id: str | None = None,
-) -> MessageRow:
+) -> MessageRow | None:
     """``sender`` sends ``parts`` to the partner: into ``chat_id`` (they must be an active member), or to
     ``line`` in their DM with it (created if none). ``reply_to`` ``{message_id, part_index}`` threads it
-    like an outbound reply; ``message_id`` fixes the new message's id (a re-run job sends nothing twice)."""
+    like an outbound reply; ``message_id`` fixes the new message's id (a re-run job sends nothing twice).
+
+    None when the partner blocked the sender: the message is dropped before any webhook (api-core §18)."""
     handle = parse_handle(sender).value
     checked = far_side_parts(*check_parts(parts))
     reply = check_reply_to(reply_to)
@@ -83,11 +88,14 @@ async def receive_message(
     line_number = parse_phone_number(line) if line is not None else None
     trace_id = secrets.token_hex(16)
     owner = None
-    if line_number is not None:
-        async with ctx.db.read() as conn:
+    async with ctx.db.read() as conn:
+        if line_number is not None:
             owner = await partner_store.line_by_number(conn, line_number)
-        if owner is None or owner.partner_id != partner_id:
-            raise PhoneNumberPermissionDenied()
+        blocked = await blocked_store.blocked(conn, partner_id, [handle])
+    if line_number is not None and (owner is None or owner.partner_id != partner_id):
+        raise PhoneNumberPermissionDenied()
+    if blocked:
+        return None
     now = ctx.clock.now()
     events: list[Event] = []
     if chat_id is None:
@@ -109,7 +117,7 @@ async def receive_message(
             if found is None:
                 service = select_service(reachable.values(), owner.line_type)
                 chat, members, is_new = await _new_direct_chat(
-                    ctx, conn, owner.line_type, owner.id, partner_id, line_number, handle, service
+                    ctx, conn, owner.line_type, owner.id, owner.status, partner_id, line_number, handle, service
                 )
                 if is_new:
                     created = chat_created_json(ChatView(chat, members))
@@ -130,8 +138,10 @@ async def receive_message(
         change = opt_out_change(_text_of(checked), is_group=chat.is_group)
         if change == OptOutChange.OPT_OUT:
             await opt_out_store.opt_out(ctx.db, conn, partner_id, handle, chat.id, now)
+            chat = replace(chat, opted_out_at=now)
         elif change == OptOutChange.OPT_IN:
             await opt_out_store.opt_in(conn, partner_id, handle)
+            chat = replace(chat, opted_out_at=None)
         me_json = handle_json(chat, next(p for p in members if p.is_me))
         them = handle_json(chat, next(p for p in members if p.handle == handle))
         chat_json = event_chat_json(
@@ -153,9 +163,14 @@ async def send_as(
     parts: object,
     reply_to: object,
 ) -> dict[str, Any]:
-    """``POST /sandbox/handles/{handle}/messages``: the received message as ``GET /v3/messages/{id}`` shows it."""
+    """``POST /sandbox/handles/{handle}/messages``: the received message as ``GET /v3/messages/{id}`` shows it.
+
+    A blocked sender's message is dropped, as Linq drops it; the sandbox says so (403/2026) rather than
+    pretend it arrived."""
     message = await receive_message(ctx, partner_id, sender=sender, parts=parts, line=to, chat_id=chat_id,
                                     reply_to=reply_to)  # fmt: skip
+    if message is None:
+        raise RecipientBlocked(f"The partner has blocked {sender}: its message was dropped without a webhook")
     return await get_message(ctx, partner_id, message.id)
 
 
@@ -164,6 +179,7 @@ async def _new_direct_chat(
     conn: AsyncConnection,
     line_type: str,
     line_id: str,
+    line_status: str,
     partner_id: str,
     line_number: str,
     handle: str,
@@ -174,7 +190,8 @@ async def _new_direct_chat(
     chat = ChatRow(
         id=str(uuid.uuid4()), partner_id=partner_id, line_id=line_id, line_number=line_number, line_type=line_type,
         is_group=False, service=service, recipient_key=handle, reusable=True, custom_name=None,
-        group_chat_icon=None, left_at=None, created_at=now, updated_at=now,
+        group_chat_icon=None, left_at=None, created_at=now, updated_at=now, line_status=line_status,
+        opted_out_at=None,
     )  # fmt: skip
     if not await chat_store.insert_chat(conn, chat):
         found = await chat_store.reusable_chat(conn, partner_id, line_number, handle)

@@ -12,6 +12,11 @@ receipts (the spec leaves group receipts open; iMessage shows "Delivered" once, 
 would be many events for one status).
 
 A device with ``replies`` answers a delivered message that one of them matches: a ``device.reply`` job.
+
+Fallback: a direct message whose recipient's device cannot take its service falls back along
+iMessage → RCS → SMS (its ``service`` changes, ``preferred_service`` still echoes the request, and
+``message.delivered`` carries the service used); with ``preferred_service: "iMessage"``, iMessage-only
+content, no service left, or in a group, it fails with 4005 instead.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from linq_server.domain.context import DomainContext
 from linq_server.domain.device_replies import answer_to
 from linq_server.domain.devices import DELIVER, DEVICE_JOB, DEVICE_JOB_ATTEMPTS, Device, devices_of
 from linq_server.domain.message_lifecycle import Report, Transition, transition
+from linq_server.domain.service_selection import fallback_service
 from linq_server.jobs.handlers import FINISHED, BatchResult
 from linq_server.shapes.chats import handle_json, health_json
 from linq_server.shapes.messages import event_chat_json, message_event_data, message_failed_data
@@ -168,6 +174,19 @@ class MessageDelivery:
 
         return BatchResult({job.id: FINISHED for job in jobs}, write)
 
+    async def _fall_back(
+        self, conn: AsyncConnection, message: MessageRow, chat: ChatRow, device: Device, now: datetime
+    ) -> MessageRow:
+        """The message on the service it falls back to for ``device`` (stored), or as it was."""
+        service = fallback_service(
+            message.service, preferred=message.preferred_service, receivable=device.services,
+            line_type=chat.line_type, part_types={str(part["type"]) for part in message.parts},
+        )  # fmt: skip
+        if service is None:
+            return message
+        await store.update_message(conn, message.id, service=service, updated_at=now)
+        return replace(message, service=service, updated_at=now)
+
     async def _step(
         self, conn: AsyncConnection, batch: _Batch, message: MessageRow, chat: ChatRow, members: list[Participant],
         recipient: recipient_store.Recipient, device: Device, action: str,
@@ -178,6 +197,8 @@ class MessageDelivery:
         if action == DELIVER:
             if recipient.status != recipient_store.PENDING or device.offline:
                 return message
+            if message.service not in device.services and not chat.is_group:
+                message = await self._fall_back(conn, message, chat, device, batch.now)
             if message.service not in device.services:
                 report, failure = (
                     Report.FAILED,

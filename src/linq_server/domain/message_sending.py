@@ -22,14 +22,13 @@ from linq_server.domain.ids import parse_id
 from linq_server.domain.message_errors import MessageNotFound
 from linq_server.domain.message_media import MediaContext, resolve_media
 from linq_server.domain.message_parts import MessageContent, check_content, check_for_chat
-from linq_server.domain.opt_out import check_not_opted_out
 from linq_server.domain.rate_limits import admit
+from linq_server.domain.send_gates import check_send_gates
 from linq_server.shapes.chats import handle_json
 from linq_server.store import changes as change_store
 from linq_server.store import chats as chat_store
 from linq_server.store import message_recipients as recipient_store
 from linq_server.store import messages as store
-from linq_server.store import opt_outs as opt_out_store
 from linq_server.store import participants as participant_store
 from linq_server.store import send_windows as window_store
 from linq_server.store import typing_indicators as typing_store
@@ -114,8 +113,7 @@ async def record_outbound(
     """
     check_for_chat(content, is_group=chat.is_group, service=service)
     recipients = [p.handle for p in members if not p.is_me and p.status == ParticipantStatus.ACTIVE]
-    opted_out = await opt_out_store.opted_out(conn, chat.partner_id, recipients)
-    check_not_opted_out(opted_out=bool(opted_out), is_group=chat.is_group, override_optout=override_optout)
+    await check_send_gates(conn, chat, recipients, override_optout=override_optout)
     thread_id = await thread_of(ctx, conn, chat, content.reply_to) if content.reply_to else None
     now = ctx.clock.now()
     windows = await window_store.lock_windows(ctx.db, conn, chat.line_number, recipients)

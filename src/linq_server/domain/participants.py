@@ -26,6 +26,7 @@ from linq_server.domain.errors import (
 )
 from linq_server.domain.handles import parse_handle
 from linq_server.domain.ids import parse_id
+from linq_server.domain.send_gates import check_line_eligible
 from linq_server.store import changes as change_store
 from linq_server.store import chats as chat_store
 from linq_server.store import participants as participant_store
@@ -152,6 +153,7 @@ class ParticipantDesk:
                         raise ChatNotFound()
                     view, pending = ChatView(chat, members[chat.id]), queued[chat.id]
                     check_open(chat, pending)
+                    check_line_eligible(chat.line_status)
                     if request.kind == ChangeKind.ADD_PARTICIPANT:
                         same = check_add(view, pending, request.handle, reachable[(request.partner_id, request.handle)])
                     else:

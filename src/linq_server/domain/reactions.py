@@ -26,6 +26,7 @@ from linq_server.domain.reaction_rules import (
     check_reaction,
     check_reaction_request,
 )
+from linq_server.domain.send_gates import check_line_eligible
 from linq_server.shapes.chats import handle_json
 from linq_server.shapes.messages import reaction_event_data
 from linq_server.store import changes as change_store
@@ -50,6 +51,7 @@ async def react(ctx: DomainContext, partner_id: str, message_id: str, body: Mapp
     async with ctx.db.write() as conn:
         message, chat = await visible_message(ctx, conn, partner_id, message_id, lock=True)
         check_open(chat, (await change_store.queued_changes(conn, [chat.id]))[chat.id])
+        check_line_eligible(chat.line_status)
         check_reaction(request, service=message.service, part_count=len(message.parts))
         members = (await participant_store.participants_of(conn, [chat.id]))[chat.id]
         await apply_reaction(ctx, conn, message, chat, next(p for p in members if p.is_me), request, trace_id)

@@ -80,7 +80,10 @@ class Worker:
                 self._start(claimed)
                 if len(claimed) == self.batch_size:
                     continue  # the queue may hold more; claim again at once
-                await self._idle(until_due=not claimed and not self._batches)
+                # With a batch slot free, sleep only until the next job falls due, even while batches
+                # run; with every slot taken, a finishing batch wakes us (waiting for a due time then
+                # would spin, since nothing could be claimed).
+                await self._idle(until_due=len(self._batches) < self.max_batches)
         finally:
             await self._drain()
             if close_listener:

@@ -32,7 +32,12 @@ def handle_json(chat: ChatRow, participant: Participant) -> dict[str, Any]:
 
 
 def health_json(chat: ChatRow) -> dict[str, Any]:
-    return {"status": "HEALTHY", "doc_url": f"{HEALTH_DOC_URL}#healthy", "updated_at": isoformat(chat.created_at)}
+    """HEALTHY, or OPTED_OUT in the direct chat where the recipient's opt-out keyword arrived (api-core §6.2)."""
+    if chat.opted_out_at is not None:
+        status, anchor, since = "OPTED_OUT", "opted-out", chat.opted_out_at
+    else:
+        status, anchor, since = "HEALTHY", "healthy", chat.created_at
+    return {"status": status, "doc_url": f"{HEALTH_DOC_URL}#{anchor}", "updated_at": isoformat(since)}
 
 
 def chat_created_json(view: ChatView) -> dict[str, Any]:

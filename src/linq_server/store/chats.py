@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from linq_server.store.database import Database
-from linq_server.store.schema import chat_participants, chats, messages, phone_numbers
+from linq_server.store.schema import chat_participants, chats, messages, opt_outs, phone_numbers
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,10 +29,22 @@ class ChatRow:
     left_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    # Read with the chat, not stored on it: its line's status and when an opt-out arrived in it.
+    line_status: str
+    opted_out_at: datetime | None
 
 
+_READ_WITH = {
+    "line_type": phone_numbers.c.line_type,
+    "line_status": phone_numbers.c.status,
+    # A subquery, not a join: a chat stays one row whatever the opt-outs table holds.
+    "opted_out_at": sa.select(sa.func.max(opt_outs.c.opted_out_at))
+    .where(opt_outs.c.chat_id == chats.c.id)
+    .scalar_subquery()
+    .label("opted_out_at"),
+}
 # Columns selected in the order of the dataclass fields, so rows become dataclasses positionally (fast).
-_CHAT_COLUMNS = [phone_numbers.c.line_type if name == "line_type" else chats.c[name] for name in ChatRow.__slots__]
+_CHAT_COLUMNS = [_READ_WITH[name] if name in _READ_WITH else chats.c[name] for name in ChatRow.__slots__]
 
 
 def _chat(row: Any) -> ChatRow:
@@ -45,7 +57,7 @@ def _chat_query() -> sa.Select[Any]:
 
 async def insert_chat(conn: AsyncConnection, chat: ChatRow) -> bool:
     """Insert; False when a reusable chat for the same line and recipients appeared meanwhile."""
-    values = {name: getattr(chat, name) for name in ChatRow.__slots__ if name != "line_type"}
+    values = {name: getattr(chat, name) for name in ChatRow.__slots__ if name not in _READ_WITH}
     try:
         async with conn.begin_nested():
             await conn.execute(chats.insert().values(**values))

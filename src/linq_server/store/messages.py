@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from linq_server.store.database import Database
-from linq_server.store.schema import chats, messages
+from linq_server.store.schema import chat_participants, chats, messages
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,3 +120,19 @@ async def mark_inbound_read(conn: AsyncConnection, chat_id: str, now: datetime) 
         .values(delivery_status="read", read_at=now, updated_at=now)
     )
     return int(result.rowcount)
+
+
+async def handles_that_messaged(conn: AsyncConnection, partner_id: str, handles: list[str]) -> set[str]:
+    """Which of ``handles`` ever sent the partner a message (found through their chats, by index)."""
+    query = (
+        sa.select(messages.c.sender_handle)
+        .distinct()
+        .join(chat_participants, chat_participants.c.chat_id == messages.c.chat_id)
+        .where(
+            chat_participants.c.handle.in_(handles),
+            messages.c.sender_handle == chat_participants.c.handle,
+            messages.c.is_from_me.is_(False),
+            messages.c.partner_id == partner_id,
+        )
+    )
+    return set((await conn.execute(query)).scalars())

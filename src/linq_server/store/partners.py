@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from linq_server.store.schema import api_keys, partners, phone_numbers
+from linq_server.vocabulary import LineStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,7 @@ class PhoneLine:
     country_code: str | None
     capabilities: dict[str, bool]
     forwarding_number: str | None
+    status: str = LineStatus.ACTIVE
 
 
 def _partner(row: Any) -> Partner:
@@ -43,6 +45,7 @@ def _line(row: Any) -> PhoneLine:
         country_code=row.country_code,
         capabilities=dict(row.capabilities),
         forwarding_number=row.forwarding_number,
+        status=row.status,
     )
 
 
@@ -107,3 +110,20 @@ async def lines_of(conn: AsyncConnection, partner_id: str) -> list[PhoneLine]:
         .order_by(phone_numbers.c.created_at, phone_numbers.c.phone_number)
     )
     return [_line(row) for row in await conn.execute(query)]
+
+
+async def set_line_status(conn: AsyncConnection, line_id: str, status: LineStatus) -> str:
+    """Set a line's status; returns the one it had."""
+    query = sa.select(phone_numbers.c.status).where(phone_numbers.c.id == line_id)
+    previous: str = (await conn.execute(query)).scalar_one()
+    await conn.execute(phone_numbers.update().where(phone_numbers.c.id == line_id).values(status=status))
+    return previous
+
+
+async def recipients_must_message_first(conn: AsyncConnection, partner_id: str) -> bool:
+    query = sa.select(partners.c.recipients_must_message_first).where(partners.c.id == partner_id)
+    return bool((await conn.execute(query)).scalar())
+
+
+async def set_recipients_must_message_first(conn: AsyncConnection, partner_id: str, value: bool) -> None:
+    await conn.execute(partners.update().where(partners.c.id == partner_id).values(recipients_must_message_first=value))

@@ -7,9 +7,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from linq_server.store.schema import (
     attachments,
+    blocked_handles,
     chats,
     contact_cards,
     opt_outs,
+    partners,
     phone_numbers,
     rate_limits,
     sandbox_fault_rules,
@@ -21,13 +23,14 @@ from linq_server.store.schema import (
     webhook_events,
     webhook_subscriptions,
 )
+from linq_server.vocabulary import LineStatus
 
 # Rows of these cascade away with them: participants, changes, messages (with their recipients and
 # reactions) and typing with chats; deliveries and attempts with events. Jobs that pointed at deleted
 # rows find nothing and finish.
 _OWNED = (
     chats, webhook_events, webhook_subscriptions, sandbox_handles, sandbox_faults, sandbox_fault_rules, attachments,
-    opt_outs, contact_cards, rate_limits,
+    opt_outs, contact_cards, rate_limits, blocked_handles,
 )  # fmt: skip
 
 
@@ -45,6 +48,10 @@ async def delete_partner_data(conn: AsyncConnection, partner_id: str) -> dict[st
     deleted: dict[str, int] = {}
     lines = sa.select(phone_numbers.c.id).where(phone_numbers.c.partner_id == partner_id)
     numbers = sa.select(phone_numbers.c.phone_number).where(phone_numbers.c.partner_id == partner_id)
+    # Lines stay, active again; the account's sandbox rules go back to their defaults.
+    active = phone_numbers.update().where(phone_numbers.c.partner_id == partner_id).values(status=LineStatus.ACTIVE)
+    await conn.execute(active)
+    await conn.execute(partners.update().where(partners.c.id == partner_id).values(recipients_must_message_first=False))
     result = await conn.execute(sandbox_lines.delete().where(sandbox_lines.c.line_id.in_(lines)))
     deleted["sandbox_lines"] = int(result.rowcount)
     result = await conn.execute(send_windows.delete().where(send_windows.c.line_number.in_(numbers)))

@@ -33,6 +33,8 @@ partners = sa.Table(
     sa.Column("id", sa.String(36), primary_key=True),
     sa.Column("name", sa.String(200), nullable=False, unique=True),
     sa.Column("created_at", Timestamp(), nullable=False),
+    # Sandbox rule (403/2008): only handles that messaged the partner first may be sent to.
+    sa.Column("recipients_must_message_first", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 api_keys = sa.Table(
@@ -57,6 +59,8 @@ phone_numbers = sa.Table(
     sa.Column("capabilities", sa.JSON, nullable=False),
     sa.Column("forwarding_number", sa.String(16), nullable=True),
     sa.Column("created_at", Timestamp(), nullable=False),
+    # ACTIVE | FLAGGED: a flagged line is ineligible to send (403/2027) until active again.
+    sa.Column("status", sa.String(16), nullable=False, server_default="ACTIVE"),
     sa.Index("ix_phone_numbers_partner", "partner_id"),
 )
 
@@ -291,6 +295,18 @@ opt_outs = sa.Table(
     # The direct chat in which the keyword arrived.
     sa.Column("chat_id", sa.String(36), nullable=True),
     sa.Column("opted_out_at", Timestamp(), nullable=False),
+    # Chat health reads the opt-out of a chat by its id.
+    sa.Index("ix_opt_outs_chat", "chat_id"),
+)
+
+# The partner's blocklist: no direct sends to these handles (403/2026); their inbound is dropped.
+blocked_handles = sa.Table(
+    "blocked_handles",
+    metadata,
+    sa.Column("partner_id", sa.String(36), sa.ForeignKey("partners.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("handle", sa.String(320), primary_key=True),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("blocked_at", Timestamp(), nullable=False),
 )
 
 send_windows = sa.Table(

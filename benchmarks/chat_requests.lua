@@ -1,10 +1,11 @@
--- wrk script for benchmarks/participants.py: one participant change per request, a new handle each
--- time, spread round-robin over the groups listed in a file.
---   wrk -s participants.lua URL -- METHOD TARGETS_FILE KEY MODE PREFIX THREADS
--- MODE "adds": TARGETS_FILE holds one chat id per line. MODE "pairs": it holds "chat_id handle" lines,
--- each sent once (removes of what was added); a thread stops when its share is used up. PREFIX goes
--- before /v3 ("/api/partner" for linq-server, "" for Prism); THREADS is wrk's -t. With TRACES_FILE,
--- done() writes the X-Trace-ID of every 202 there, one a line (to match them with webhooks).
+-- wrk script for the chat benchmarks (participants.py, messages.py): one request per call into a chat,
+-- spread round-robin over the chats listed in a file.
+--   wrk -s chat_requests.lua URL -- METHOD TARGETS_FILE KEY MODE PREFIX THREADS [TRACES_FILE]
+-- MODE "adds": a participant change with a new handle each time; TARGETS_FILE holds one chat id per
+-- line. MODE "pairs": it holds "chat_id handle" lines, each sent once (removes of what was added); a
+-- thread stops when its share is used up. MODE "messages": a text message sent into each chat in turn.
+-- PREFIX goes before /v3 ("/api/partner" for linq-server, "" for Prism); THREADS is wrk's -t. With
+-- TRACES_FILE, done() writes the X-Trace-ID of every 202 there, one a line (to match them with webhooks).
 -- Each thread counts 202s and other statuses and times its first request and last 202 (LuaJIT's FFI
 -- reads the monotonic clock); done() prints one JSON line for the harness.
 
@@ -30,7 +31,8 @@ function setup(thread)
 end
 
 function init(args)
-  method, key, pairs_mode, prefix, nthreads = args[1], args[3], args[4] == "pairs", args[5], tonumber(args[6])
+  method, key, prefix, nthreads = args[1], args[3], args[5], tonumber(args[6])
+  pairs_mode, messages_mode = args[4] == "pairs", args[4] == "messages"
   traces_file = args[7]
   traces = {}
   targets = {}
@@ -41,6 +43,7 @@ function init(args)
   sent, accepted, other, first, last, exhausted = 0, 0, 0, 0, 0, false
   statuses = {}
   headers = { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. key }
+  message_body = '{"message":{"parts":[{"type":"text","value":"load"}]}}'
 end
 
 function request()
@@ -48,7 +51,10 @@ function request()
   if sent == 0 then first = now() end
   sent = sent + 1
   local chat, handle
-  if pairs_mode then
+  if messages_mode then
+    chat = targets[(n % #targets) + 1][1]
+    return wrk.format(method, prefix .. "/v3/chats/" .. chat .. "/messages", headers, message_body)
+  elseif pairs_mode then
     if n >= #targets then
       -- Used up: stop this thread, and send a harmless request in place of a repeat.
       exhausted = true
