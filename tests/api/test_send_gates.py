@@ -93,6 +93,10 @@ async def test_blocked_handles_refuse_direct_sends_and_their_messages_are_droppe
     seen = len(receiver.received)
     assert await say(world, blocked, "hello?") is None
     assert await say(world, blocked, "hi", line=world.partner.lines[1]) is None
+    through_the_api = await world.http.post(
+        f"{SANDBOX}/handles/{blocked}/messages", json={"chat_id": dm["id"], "parts": text()["parts"]}
+    )
+    assert_envelope(through_the_api, 403, 2026)  # the control API says the message was dropped
     typing = await world.http.post(f"{SANDBOX}/handles/{blocked}/typing", json={"chat_id": dm["id"], "typing": True})
     assert typing.status_code == 204, typing.text
     await hooks.settle()
