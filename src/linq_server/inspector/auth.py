@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from fastapi import Request, Response
 
+from linq_server.inspector import queries
 from linq_server.inspector.sessions import COOKIE, SESSION_SECONDS, Session, SessionSigner
 from linq_server.services import Services
 from linq_server.store import partners as partner_store
@@ -29,6 +30,9 @@ class FormRefused(Exception):
 class Viewer:
     partner: Partner
     session: Session
+    # The partner's activity mark before the page read anything: its live stream starts from here, so
+    # a change made while the page was being drawn still reaches it.
+    mark: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +61,8 @@ async def viewer(request: Request) -> Viewer:
         partner = await partner_store.partner_by_id(conn, session.partner_id)
     if partner is None:
         raise NotSignedIn()
-    return Viewer(partner, session)
+    mark = await queries.activity(services, partner.id)
+    return Viewer(partner, session, queries.mark_text(mark))
 
 
 def same_origin(request: Request) -> bool:

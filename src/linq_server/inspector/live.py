@@ -18,16 +18,19 @@ from linq_server.inspector import queries
 
 POLL_SECONDS = 0.5
 # A stream ends by itself after this; EventSource reconnects (after ``RETRY_MS``) and the page
-# redraws once, so nothing is missed, and a server shutting down never waits long on an open stream.
-STREAM_SECONDS = 30.0
+# redraws once, so nothing is missed. Short, because a stopping server waits for open responses
+# to finish (uvicorn does not cancel them), and no proxy times out a stream this young.
+STREAM_SECONDS = 15.0
 RETRY_MS = 1000
-KEEPALIVE_SECONDS = 15.0
 
 
-async def changes(ctx: DomainContext, request: Request, partner_id: str) -> AsyncIterator[str]:
+async def changes(ctx: DomainContext, request: Request, partner_id: str, since: str) -> AsyncIterator[str]:
+    """``ready``, then ``change`` whenever the mark moves; at once if it moved since the page's ``since``."""
     mark = await queries.activity(ctx, partner_id)
     yield f"retry: {RETRY_MS}\nevent: ready\ndata: {{}}\n\n"
-    started = last_sent = time.monotonic()
+    if queries.mark_text(mark) != since:
+        yield "event: change\ndata: {}\n\n"
+    started = time.monotonic()
     while time.monotonic() - started < STREAM_SECONDS:
         await asyncio.sleep(POLL_SECONDS)
         if await request.is_disconnected():
@@ -35,8 +38,4 @@ async def changes(ctx: DomainContext, request: Request, partner_id: str) -> Asyn
         now_mark = await queries.activity(ctx, partner_id)
         if now_mark != mark:
             mark = now_mark
-            last_sent = time.monotonic()
             yield "event: change\ndata: {}\n\n"
-        elif time.monotonic() - last_sent > KEEPALIVE_SECONDS:
-            last_sent = time.monotonic()
-            yield ": still here\n\n"

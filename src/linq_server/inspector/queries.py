@@ -174,6 +174,10 @@ async def activity(ctx: DomainContext, partner_id: str) -> ActivityMark:
         return await activity_store.activity_mark(conn, partner_id)
 
 
+def mark_text(mark: ActivityMark) -> str:
+    return ".".join(str(number) for number in mark)
+
+
 async def chat_list(ctx: DomainContext, partner_id: str, cursor: str | None) -> tuple[list[ChatSummary], str | None]:
     views, next_cursor = await chat_domain.list_chats(
         ctx, partner_id, sender=None, to=None, cursor=cursor, limit=CHATS_PER_PAGE

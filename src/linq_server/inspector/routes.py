@@ -267,12 +267,12 @@ async def edit_handle(request: Request, who: Who) -> Response:
 
 
 @router.get("/events")
-async def events(request: Request) -> Response:
+async def events(request: Request, since: str = "") -> Response:
     try:
         who = await viewer(request)
     except NotSignedIn:
         return Response(status_code=401)
-    stream = live.changes(services_of(request), request, who.partner.id)
+    stream = live.changes(services_of(request), request, who.partner.id, since)
     return StreamingResponse(
         stream, media_type="text/event-stream", headers={"cache-control": "no-store", "x-accel-buffering": "no"}
     )

@@ -34,10 +34,11 @@
   }
 
   toBottom();
-  let opened = 0;
-  const source = new EventSource("/inspector/events");
-  // A stream ends every half minute and reconnects: redraw on each reconnect, for what passed meanwhile.
-  source.addEventListener("ready", () => { show("live", "live"); if (opened++ > 0) redraw(); });
+  // The stream starts from the activity mark the page was drawn at, so it reports at once any change
+  // made meanwhile; a reconnect (streams end every few seconds) reports again from there: one redraw.
+  const since = encodeURIComponent(document.body.dataset.mark || "");
+  const source = new EventSource(`/inspector/events?since=${since}`);
+  source.addEventListener("ready", () => show("live", "live"));
   source.addEventListener("change", redraw);
   source.addEventListener("error", () => show("reconnecting…", "reconnecting"));
 })();
