@@ -23,6 +23,9 @@ async def _refused(request: Request, _error: Exception) -> Response:
 
 
 def install(app: FastAPI) -> None:
+    # Compiled now rather than on the first request, so no page's first render pays for it.
+    for name in routes.TEMPLATES.env.list_templates():
+        routes.TEMPLATES.env.get_template(name)
     app.include_router(routes.router)
     app.mount("/inspector/static", StaticFiles(directory=Path(__file__).parent / "static"), name="inspector-static")
     app.add_exception_handler(NotSignedIn, _sign_in_first)
