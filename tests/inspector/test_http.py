@@ -6,12 +6,14 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
 import pytest
 
+from linq_server.config import Settings
 from linq_server.inspector.sessions import COOKIE
-from tests.conftest import PartnerAccount, World, make_partner
+from tests.conftest import PartnerAccount, World, make_partner, open_world
 from tests.support.phones import new_phone
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -156,3 +158,45 @@ async def test_a_bad_page_number_is_a_400_page(world: World, before: str) -> Non
         response = await http.get(f"/inspector/chats/{chat_id}", params={"before": before})
         assert response.status_code == 400
         assert "text/html" in response.headers["content-type"]
+
+
+async def test_the_handles_page_sets_a_handles_services_faults_and_device(world: World) -> None:
+    handle = new_phone(2)
+    async with browser(world) as http:
+        token = await signed_in(http, world.partner)
+        form = [("csrf_token", token), ("handle", handle), ("services", "SMS"), ("failing", "add"),
+                ("delivery_ms", "1500"), ("auto_read_ms", ""), ("offline", "on")]  # fmt: skip
+        response = await http.post(
+            "/inspector/handles", content=str(httpx.QueryParams(form)),
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )  # fmt: skip
+        assert response.status_code == 303, response.text
+        state = (await world.http.get(f"http://testserver/sandbox/handles/{handle}")).json()
+        assert state == {"handle": handle, "services": ["SMS"], "failing_operations": ["add"], "delivery_ms": 1500,
+                         "auto_read_ms": None, "offline": True}  # fmt: skip
+        page = (await http.get("/inspector/handles")).text
+        assert f"<h2>{handle}</h2>" in page
+        refused = await http.post("/inspector/handles", data={"csrf_token": token, "handle": handle, "services": "Fax"})
+        assert refused.status_code == 400
+        assert "Unknown service" in refused.text
+
+
+async def test_with_the_sandbox_off_the_inspector_shows_but_does_not_act_as_the_far_side(
+    fresh_database_url: str, tmp_path: Path
+) -> None:
+    settings = Settings(database_url=fresh_database_url, data_dir=tmp_path / "data", carrier_delay_ms=0, sandbox=False)
+    async with open_world(settings) as world:
+        chat_id = await group_chat(world)
+        async with browser(world) as http:
+            token = await signed_in(http, world.partner)
+            page = (await http.get(f"/inspector/chats/{chat_id}")).text
+            assert "Send as your line" in page
+            assert "The other side" not in page
+            far_side = {"csrf_token": token, "handle": new_phone(1), "action": "send", "text": "x"}
+            assert (await http.post(f"/inspector/chats/{chat_id}/as-handle", data=far_side)).status_code == 404
+            edit = {"csrf_token": token, "handle": new_phone(1), "services": "SMS"}
+            assert (await http.post("/inspector/handles", data=edit)).status_code == 404
+            sent = await http.post(
+                f"/inspector/chats/{chat_id}/send", data={"csrf_token": token, "text": "still works"}
+            )
+            assert sent.status_code == 303

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from linq_server.domain import chats as chat_domain
@@ -38,6 +38,10 @@ from linq_server.webhooks.signing import SecretBox, signatures_verify
 MESSAGES_PER_PAGE = 50
 CHATS_PER_PAGE = 50
 DELIVERIES_PER_PAGE = 50
+
+# How long a phone shows a handle typing with nothing else from them (iMessage drops it after about a minute).
+TYPING_SHOWN_SECONDS = 60
+TYPING_EVENTS = ["chat.typing_indicator.started", "chat.typing_indicator.stopped"]
 
 TAPBACKS = {"love": "❤️", "like": "👍", "dislike": "👎", "laugh": "😂", "emphasize": "‼️", "question": "❓"}
 
@@ -109,6 +113,7 @@ class ChatPage:
     name: str
     items: list[Bubble | Note]
     older_than: int | None  # the seq to page from for older messages, when there are any
+    typing: list[str]  # who is shown typing now (newest page only)
 
     @property
     def members(self) -> list[str]:
@@ -212,6 +217,14 @@ async def chat_page(
         changes = await change_store.applied_changes(conn, chat.id, since)
         if before is not None and page:
             changes = [(c, at) for c, at in changes if at <= page[-1].created_at]
+        now = ctx.clock.now()
+        typing_events = (
+            await webhook_store.recent_events(
+                conn, partner_id, TYPING_EVENTS, now - timedelta(seconds=TYPING_SHOWN_SECONDS)
+            )
+            if before is None
+            else []
+        )
     bubbles: list[Bubble | Note] = []
     for message in page:
         media = []
@@ -243,7 +256,21 @@ async def chat_page(
     notes: list[Bubble | Note] = [note_of(change, at) for change, at in changes]
     # Stable: at one instant (a stopped sandbox clock) messages come before the changes they caused.
     items = sorted(bubbles + notes, key=lambda item: (item.at, isinstance(item, Note)))
-    return ChatPage(view, display_name(view) or "(nobody)", items, page[0].seq if more else None)
+    typing = typing_now(chat.id, typing_events, page)
+    return ChatPage(view, display_name(view) or "(nobody)", items, page[0].seq if more else None, typing)
+
+
+def typing_now(chat_id: str, events: list[tuple[str, dict[str, Any], datetime]], page: list[MessageRow]) -> list[str]:
+    """Handles whose last typing event in the chat started typing, with no message from them since."""
+    latest: dict[str, tuple[bool, datetime]] = {}
+    for event_type, data, at in events:
+        if data.get("chat_id") == chat_id:
+            latest[str(data["actor_handle"]["handle"])] = (event_type.endswith(".started"), at)
+    return sorted(
+        handle
+        for handle, (started, at) in latest.items()
+        if started and not any(m.sender_handle == handle and m.created_at >= at for m in page)
+    )
 
 
 def before_of(raw: str | None) -> int | None:
