@@ -17,9 +17,7 @@ from linq_server.domain.context import DomainContext
 from linq_server.domain.errors import ChatNotFound, InvalidParameterValue
 from linq_server.domain.ids import parse_id
 from linq_server.domain.sandbox_deliveries import DeliveryLog
-from linq_server.domain.signed_links import LinkSigner
 from linq_server.store import activity as activity_store
-from linq_server.store import attachments as attachment_store
 from linq_server.store import changes as change_store
 from linq_server.store import chats as chat_store
 from linq_server.store import messages as message_store
@@ -192,9 +190,7 @@ async def chat_list(ctx: DomainContext, partner_id: str, cursor: str | None) -> 
     return [ChatSummary(v, display_name(v) or "(nobody)", last.get(v.chat.id)) for v in views], next_cursor
 
 
-async def chat_page(
-    ctx: DomainContext, links: LinkSigner, base_url: str, partner_id: str, chat_id: str, before: int | None
-) -> ChatPage:
+async def chat_page(ctx: DomainContext, partner_id: str, chat_id: str, before: int | None) -> ChatPage:
     """The newest page of the chat (or the page before message ``before``), oldest first, with the chat's
     own changes between them. 404 (ChatNotFound) for another partner's chat."""
     async with ctx.db.read() as conn:
@@ -210,8 +206,6 @@ async def chat_page(
         shown = {m.id: m for m in page}
         quoted = await message_store.messages_in(conn, chat.id, [i for i in quoted_ids if i not in shown])
         quoted.update(shown)
-        attachment_ids = [str(p["id"]) for m in page for p in m.parts if p.get("type") == "media" and p.get("id")]
-        files = {a: await attachment_store.by_id(conn, a, partner_id) for a in attachment_ids}
         # Changes from the first shown message on (all of them on the first page of an empty chat).
         since = page[0].created_at if page and more else None
         changes = await change_store.applied_changes(conn, chat.id, since)
@@ -227,15 +221,12 @@ async def chat_page(
         )
     bubbles: list[Bubble | Note] = []
     for message in page:
-        media = []
-        for part in message.parts:
-            if part.get("type") != "media":
-                continue
-            if part.get("url"):
-                media.append(Media(str(part["url"]), str(part.get("filename") or "file"), str(part.get("mime_type"))))
-            elif (found := files.get(str(part.get("id")))) is not None:
-                url = links.download_url(base_url, found.id, found.filename)
-                media.append(Media(url, found.filename, found.content_type))
+        # A media part is stored resolved: an uploaded file's part carries its stable download link.
+        media = [
+            Media(str(p["url"]), str(p.get("filename") or "file"), str(p.get("mime_type") or ""))
+            for p in message.parts
+            if p.get("type") == "media" and p.get("url")
+        ]
         quote = None
         if message.reply_to and message.reply_to.get("message_id"):
             original = quoted.get(str(message.reply_to["message_id"]))

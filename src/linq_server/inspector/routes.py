@@ -113,9 +113,7 @@ async def _chat(request: Request, who: Viewer, chat_id: str, before: str | None,
                 status: int = 200) -> HTMLResponse:  # fmt: skip
     services = services_of(request)
     try:
-        page = await queries.chat_page(
-            services, services.links, base_url(request), who.partner.id, chat_id, queries.before_of(before)
-        )
+        page = await queries.chat_page(services, who.partner.id, chat_id, queries.before_of(before))
     except LinqError as error:
         return error_page(request, who, error)
     return render(request, "chat.html", who, section="chats", status=status, page=page, notice=notice, before=before)
@@ -143,7 +141,8 @@ async def send_as_line(request: Request, who: Who, chat_id: str) -> Response:
     return await _acted(
         request, who, chat_id,
         message_sending.send_to_chat(
-            services, who.partner.id, chat_id, message, override_optout=False, trace_id=request.state.trace_id
+            services, who.partner.id, chat_id, message, override_optout=False, trace_id=request.state.trace_id,
+            base_url=base_url(request),
         ),
     )  # fmt: skip
 
