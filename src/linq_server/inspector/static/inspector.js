@@ -34,6 +34,13 @@
   }
 
   toBottom();
+  // A conversation read at its newest stays there when the window changes size (a phone turned).
+  document.querySelectorAll("[data-stick-bottom]").forEach((el) => {
+    el.dataset.pinned = "yes";
+    el.addEventListener("scroll", () => { el.dataset.pinned = nearBottom(el) ? "yes" : "no"; });
+  });
+  window.addEventListener("resize", () => document.querySelectorAll("[data-stick-bottom][data-pinned=yes]")
+    .forEach((el) => { el.scrollTop = el.scrollHeight; }));
   // The stream starts from the activity mark the page was drawn at, so it reports at once any change
   // made meanwhile; a reconnect (streams end every few seconds) reports again from there: one redraw.
   const since = encodeURIComponent(document.body.dataset.mark || "");
