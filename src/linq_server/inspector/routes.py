@@ -7,6 +7,7 @@ A refused action (a domain rule) redraws the page with the rule's message.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -15,6 +16,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from fastapi.templating import Jinja2Templates
 
+from linq_server.carrier.base import SERVICE_ORDER
 from linq_server.clock import isoformat
 from linq_server.domain import chats, devices, handle_actions, inbound, message_sending, partners, sandbox
 from linq_server.domain import sandbox_deliveries as delivery_domain
@@ -42,7 +44,6 @@ CONTENT_POLICY = (
     "default-src 'self'; img-src * data:; script-src 'self'; style-src 'self'; "
     "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
 )
-SERVICES = ("iMessage", "RCS", "SMS")
 
 router = APIRouter(prefix="/inspector", include_in_schema=False)
 Who = Annotated[Viewer, Depends(viewer)]
@@ -124,7 +125,7 @@ async def chat(request: Request, who: Who, chat_id: str, before: str | None = No
     return await _chat(request, who, chat_id, before)
 
 
-async def _acted(request: Request, who: Viewer, chat_id: str, action: Any) -> Response:
+async def _acted(request: Request, who: Viewer, chat_id: str, action: Awaitable[object]) -> Response:
     """Run one action on a chat; back to the chat, or the chat again with the rule that refused it."""
     try:
         await action
@@ -236,7 +237,7 @@ async def handles(request: Request, who: Who) -> HTMLResponse:
         who,
         section="handles",
         handles=found,
-        services=SERVICES,
+        services=SERVICE_ORDER,
         operations=list(CarrierOperation),
     )
 
