@@ -6,6 +6,7 @@ over its event stream, without a reload. Screenshots go to ``.ci/artifacts/inspe
 
 from __future__ import annotations
 
+import re
 import shutil
 import struct
 import zlib
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from linq_server.testing.sandbox import LinqSandbox, LinqServer
@@ -288,3 +290,24 @@ def test_another_partners_key_sees_none_of_it(browser: Any, server: LinqServer, 
     finally:
         context.close()
         stranger.close()
+
+
+def test_the_event_stream_over_plain_http(server: LinqServer, sandbox: LinqSandbox) -> None:
+    """One stream per signed-in page: ``ready``, then ``change`` when the partner's world moves; none
+    without a session."""
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        assert http.get("/inspector/events").status_code == 401
+        http.post("/inspector/sign-in", data={"api_key": sandbox.api_key})
+        found = re.search(r'data-mark="([^"]+)"', http.get("/inspector/chats").text)
+        assert found is not None
+        with http.stream("GET", "/inspector/events", params={"since": found.group(1)}) as stream:
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            seen: list[str] = []
+            for line in stream.iter_lines():
+                if line.startswith("event: "):
+                    seen.append(line.removeprefix("event: "))
+                    if seen == ["ready"]:
+                        new_chat(sandbox, [new_phone(3)], "Anyone there?")
+                    if seen == ["ready", "change"]:
+                        break
+        assert seen == ["ready", "change"]
