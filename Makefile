@@ -67,6 +67,7 @@ benchmark: $(VENV)/.dev-installed benchmarks/prism/node_modules/.installed
 	$(BIN)/python -m benchmarks.participants
 	$(BIN)/python -m benchmarks.webhooks
 	$(BIN)/python -m benchmarks.chat_pages
+	$(BIN)/python -m benchmarks.inspector
 	$(BIN)/python -m benchmarks.attachments --s3
 	$(BIN)/python -m benchmarks.manual_clock
 

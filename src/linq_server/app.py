@@ -47,6 +47,7 @@ from linq_server.clock import Clock
 from linq_server.config import Settings
 from linq_server.domain.participants import ParticipantDesk
 from linq_server.domain.relay import RelayHub
+from linq_server.inspector import web as inspector
 from linq_server.services import build_services
 from linq_server.workers import build_worker
 
@@ -106,6 +107,8 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False, cl
             app.include_router(module.router)
     for module in (relay, webhook_logs, attachment_files):
         app.include_router(module.router)
+    # Always served: it shows a partner only their own data. Its far-side forms need the sandbox.
+    inspector.install(app)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:

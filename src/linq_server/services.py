@@ -15,6 +15,7 @@ from linq_server.config import Settings
 from linq_server.domain.sandbox_faults import SandboxFaults
 from linq_server.domain.signed_links import LinkSigner
 from linq_server.domain.webhook_faults import WebhookFaultPlanner
+from linq_server.inspector.sessions import SessionSigner
 from linq_server.jobs.queue import JobQueue
 from linq_server.media_fetch import MediaFetcher
 from linq_server.storage import open_storage
@@ -38,6 +39,7 @@ class Services:
     links: LinkSigner
     faults: SandboxFaults
     fetcher: MediaFetcher
+    sessions: SessionSigner
     sender: WebhookSender = field(default_factory=WebhookSender)
 
     async def close(self) -> None:
@@ -78,4 +80,5 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         faults=faults,
         # Media named by URL is read from the internet; internal addresses only in the sandbox.
         fetcher=MediaFetcher(allow_internal=settings.sandbox),
+        sessions=SessionSigner(server_key),
     )

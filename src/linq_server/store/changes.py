@@ -70,3 +70,14 @@ async def finish_changes(
         .values(status=sa.bindparam("outcome"), error=sa.bindparam("reason"), finished_at=now),
         [{"change_id": change_id, "outcome": status, "reason": error} for change_id, status, error in outcomes],
     )
+
+
+async def applied_changes(conn: AsyncConnection, chat_id: str, since: datetime | None) -> list[tuple[Change, datetime]]:
+    """The chat's changes that took effect (at or after ``since``), each with when, oldest first."""
+    query = sa.select(*_CHANGE_COLUMNS, chat_changes.c.finished_at).where(
+        chat_changes.c.chat_id == chat_id, chat_changes.c.status == ChangeStatus.APPLIED
+    )
+    if since is not None:
+        query = query.where(chat_changes.c.finished_at >= since)
+    rows = await conn.execute(query.order_by(chat_changes.c.finished_at, chat_changes.c.requested_at))
+    return [(_change(row[:-1]), row.finished_at) for row in rows]

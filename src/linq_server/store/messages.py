@@ -136,3 +136,27 @@ async def handles_that_messaged(conn: AsyncConnection, partner_id: str, handles:
         )
     )
     return set((await conn.execute(query)).scalars())
+
+
+async def last_messages(conn: AsyncConnection, chat_ids: list[str]) -> dict[str, MessageRow]:
+    """Each chat's newest visible message (chats without one are left out): one lookup per chat on (chat_id, seq)."""
+    if not chat_ids:
+        return {}
+    newest = (
+        sa.select(messages.c.chat_id, sa.func.max(messages.c.seq).label("seq"))
+        .where(messages.c.chat_id.in_(chat_ids), messages.c.deleted_at.is_(None))
+        .group_by(messages.c.chat_id)
+        .subquery()
+    )
+    query = sa.select(messages).join(
+        newest, sa.and_(messages.c.chat_id == newest.c.chat_id, messages.c.seq == newest.c.seq)
+    )
+    return {row.chat_id: _message(row) for row in await conn.execute(query)}
+
+
+async def messages_in(conn: AsyncConnection, chat_id: str, ids: list[str]) -> dict[str, MessageRow]:
+    """Some messages of one chat by id (deleted ones too: a reply may quote one)."""
+    if not ids:
+        return {}
+    query = sa.select(messages).where(messages.c.chat_id == chat_id, messages.c.id.in_(ids))
+    return {row.id: _message(row) for row in await conn.execute(query)}

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from linq_server.store.schema import chat_participants
+from linq_server.store.schema import chat_participants, chats
 from linq_server.vocabulary import ParticipantStatus
 
 
@@ -66,3 +66,14 @@ async def update_participants(conn: AsyncConnection, participants: list[Particip
             for p in participants
         ],
     )
+
+
+async def handles_met(conn: AsyncConnection, partner_id: str) -> list[str]:
+    """Every handle (not the partner's own lines) that is or was in one of the partner's chats, sorted."""
+    query = (
+        sa.select(chat_participants.c.handle)
+        .join(chats, chats.c.id == chat_participants.c.chat_id)
+        .where(chats.c.partner_id == partner_id, chat_participants.c.is_me.is_(False))
+        .distinct()
+    )
+    return sorted(row.handle for row in await conn.execute(query))

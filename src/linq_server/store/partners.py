@@ -63,6 +63,11 @@ async def list_partners(conn: AsyncConnection) -> list[Partner]:
     return [_partner(row) for row in rows]
 
 
+async def partner_by_id(conn: AsyncConnection, partner_id: str) -> Partner | None:
+    row = (await conn.execute(sa.select(partners).where(partners.c.id == partner_id))).first()
+    return _partner(row) if row else None
+
+
 async def insert_api_key(
     conn: AsyncConnection, *, key_id: str, partner_id: str, key_hash: str, key_prefix: str, created_at: datetime
 ) -> None:

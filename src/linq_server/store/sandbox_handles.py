@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from linq_server.store.database import Database
@@ -24,6 +25,11 @@ async def handle_overrides(conn: AsyncConnection, partner_id: str, handles: list
         sandbox_handles.c.partner_id == partner_id, sandbox_handles.c.handle.in_(handles)
     )
     return {row["handle"]: dict(row) for row in (await conn.execute(query)).mappings()}
+
+
+async def overridden_handles(conn: AsyncConnection, partner_id: str) -> list[str]:
+    query = sa.select(sandbox_handles.c.handle).where(sandbox_handles.c.partner_id == partner_id)
+    return sorted(row.handle for row in await conn.execute(query))
 
 
 async def put_handle_override(

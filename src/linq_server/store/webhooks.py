@@ -108,6 +108,22 @@ async def subscriptions_of(conn: AsyncConnection, partner_id: str, *, active_onl
     return [_subscription(row) for row in await conn.execute(query)]
 
 
+async def recent_events(
+    conn: AsyncConnection, partner_id: str, event_types: list[str], since: datetime
+) -> list[tuple[str, dict[str, Any], datetime]]:
+    """The partner's events of these types since ``since``, oldest first: (type, data, when)."""
+    query = (
+        sa.select(webhook_events.c.event_type, webhook_events.c.data, webhook_events.c.created_at)
+        .where(
+            webhook_events.c.partner_id == partner_id,
+            webhook_events.c.created_at >= since,
+            webhook_events.c.event_type.in_(event_types),
+        )
+        .order_by(webhook_events.c.created_at)
+    )
+    return [(row.event_type, dict(row.data), row.created_at) for row in await conn.execute(query)]
+
+
 async def insert_events(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
     await conn.execute(webhook_events.insert(), rows)
 

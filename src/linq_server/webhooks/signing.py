@@ -6,7 +6,7 @@ import base64
 import hashlib
 import hmac
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.fernet import Fernet
@@ -42,6 +42,27 @@ def signature_headers(
         "x-webhook-timestamp": str(timestamp),
         "x-webhook-signature": legacy_signature(secret, timestamp, body),
     }
+
+
+def signatures_verify(secret: str, headers: dict[str, str], body: str) -> bool:
+    """Do an attempt's recorded headers carry valid signatures of ``body`` (Standard Webhooks and legacy)?
+
+    Checked against the secret whatever the attempt's age: the question is whether a receiver holding the
+    secret could have verified it then, not whether its timestamp is still fresh now.
+    """
+    lowered = {name.lower(): value for name, value in headers.items()}
+    event_id, timestamp = lowered.get("webhook-id"), lowered.get("webhook-timestamp", "")
+    if not event_id or not timestamp.isdigit():
+        return False
+    sent_at = datetime.fromtimestamp(int(timestamp), UTC)
+    expected = Webhook(secret).sign(event_id, sent_at, body).split(",", 1)[1]
+    offered = [s.split(",", 1)[1] for s in lowered.get("webhook-signature", "").split() if s.startswith("v1,")]
+    standard = any(hmac.compare_digest(expected.encode(), given.encode()) for given in offered)
+    legacy = lowered.get("x-webhook-signature")
+    legacy_ok = legacy is None or hmac.compare_digest(
+        legacy.encode(), legacy_signature(secret, int(timestamp), body).encode()
+    )
+    return standard and legacy_ok
 
 
 class SecretBox:
