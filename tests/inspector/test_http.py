@@ -3,6 +3,7 @@ sees nothing of another's (chats, deliveries, actions)."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +16,7 @@ from linq_server.config import Settings
 from linq_server.inspector.sessions import COOKIE
 from tests.conftest import PartnerAccount, World, make_partner, open_world
 from tests.support.phones import new_phone
+from tests.support.receiver import Receiver
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -162,6 +164,11 @@ async def test_a_bad_page_number_is_a_400_page(world: World, before: str) -> Non
 
 async def test_the_handles_page_sets_a_handles_services_faults_and_device(world: World) -> None:
     handle = new_phone(2)
+    replies = [{"match": "hi", "reply": "hello", "after_ms": 10}]
+    put = await world.http.put(
+        f"http://testserver/sandbox/handles/{handle}", json={"services": ["iMessage"], "replies": replies}
+    )
+    assert put.status_code == 200, put.text
     async with browser(world) as http:
         token = await signed_in(http, world.partner)
         form = [("csrf_token", token), ("handle", handle), ("services", "SMS"), ("failing", "add"),
@@ -173,7 +180,7 @@ async def test_the_handles_page_sets_a_handles_services_faults_and_device(world:
         assert response.status_code == 303, response.text
         state = (await world.http.get(f"http://testserver/sandbox/handles/{handle}")).json()
         assert state == {"handle": handle, "services": ["SMS"], "failing_operations": ["add"], "delivery_ms": 1500,
-                         "auto_read_ms": None, "offline": True}  # fmt: skip
+                         "auto_read_ms": None, "offline": True, "replies": replies, "blocked": False}  # fmt: skip
         page = (await http.get("/inspector/handles")).text
         assert f"<h2>{handle}</h2>" in page
         refused = await http.post("/inspector/handles", data={"csrf_token": token, "handle": handle, "services": "Fax"})
@@ -200,3 +207,21 @@ async def test_with_the_sandbox_off_the_inspector_shows_but_does_not_act_as_the_
                 f"/inspector/chats/{chat_id}/send", data={"csrf_token": token, "text": "still works"}
             )
             assert sent.status_code == 303
+
+
+async def test_a_member_reacts_as_the_far_side_to_one_of_our_messages(world: World, receiver: Receiver) -> None:
+    await world.subscribe(receiver.url, ["reaction.added"])
+    chat_id = await group_chat(world)
+    ours = (await world.http.get(f"/v3/chats/{chat_id}/messages")).json()["messages"][0]
+    member = (await world.http.get(f"/v3/chats/{chat_id}")).json()["handles"][1]["handle"]
+    async with browser(world) as http:
+        token = await signed_in(http, world.partner)
+        page = (await http.get(f"/inspector/chats/{chat_id}")).text
+        assert f'<option value="{ours["id"]}">hello from the line</option>' in page
+        form = {"csrf_token": token, "action": "react", "handle": member, "message_id": ours["id"], "type": "love"}
+        response = await http.post(f"/inspector/chats/{chat_id}/as-handle", data=form)
+        assert response.status_code == 303, response.text
+    await world.worker.run_until_idle()
+    (hit,) = await receiver.wait_for_async(1)
+    data = json.loads(hit.body)["data"]
+    assert (data["reaction_type"], data["is_from_me"]) == ("love", False)

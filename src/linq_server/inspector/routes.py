@@ -18,10 +18,19 @@ from fastapi.templating import Jinja2Templates
 
 from linq_server.carrier.base import SERVICE_ORDER
 from linq_server.clock import isoformat
-from linq_server.domain import chats, devices, handle_actions, inbound, message_sending, partners, sandbox
+from linq_server.domain import (
+    devices,
+    handle_actions,
+    inbound,
+    inbound_reactions,
+    message_sending,
+    partners,
+    sandbox,
+)
 from linq_server.domain import sandbox_deliveries as delivery_domain
 from linq_server.domain.errors import LinqError
 from linq_server.domain.participants import ParticipantDesk
+from linq_server.domain.reaction_rules import TAPBACKS
 from linq_server.inspector import live, queries
 from linq_server.inspector.auth import (
     NotSignedIn,
@@ -117,7 +126,10 @@ async def _chat(request: Request, who: Viewer, chat_id: str, before: str | None,
         page = await queries.chat_page(services, who.partner.id, chat_id, queries.before_of(before))
     except LinqError as error:
         return error_page(request, who, error)
-    return render(request, "chat.html", who, section="chats", status=status, page=page, notice=notice, before=before)
+    return render(
+        request, "chat.html", who, section="chats", status=status, page=page, notice=notice, before=before,
+        reaction_types=sorted(TAPBACKS),
+    )  # fmt: skip
 
 
 @router.get("/chats/{chat_id}")
@@ -160,7 +172,7 @@ async def change_member(request: Request, who: Who, chat_id: str) -> Response:
 
 @router.post("/chats/{chat_id}/as-handle")
 async def act_as_handle(request: Request, who: Who, chat_id: str) -> Response:
-    """The far side, in the sandbox only: a member sends, types, reads or leaves, on their own phone."""
+    """The far side, in the sandbox only: a member sends, reacts, types, reads or leaves, on their own phone."""
     form = await checked_form(request, who)
     services = services_of(request)
     if not services.settings.sandbox:
@@ -168,11 +180,13 @@ async def act_as_handle(request: Request, who: Who, chat_id: str) -> Response:
     handle, action, trace_id = form.get("handle"), form.get("action"), request.state.trace_id
     try:
         if action == "send":
-            line = (await chats.get_chat(services, who.partner.id, chat_id)).chat.line_number
             parts = [{"type": "text", "value": form.get("text")}]
-            await inbound.receive_message(
-                services, who.partner.id, line=line, sender=handle, parts=parts, chat_id=chat_id
+            await inbound.send_as(
+                services, who.partner.id, handle, to=None, chat_id=chat_id, parts=parts, reply_to=None
             )
+        elif action == "react":
+            body = {"operation": "add", "type": form.get("type")}
+            await inbound_reactions.react_as(services, who.partner.id, handle, form.get("message_id"), body, trace_id)
         elif action in ("typing", "stop-typing"):
             await handle_actions.typing(services, who.partner.id, handle, chat_id, action == "typing", trace_id)
         elif action == "read":
@@ -257,9 +271,11 @@ async def edit_handle(request: Request, who: Who) -> Response:
         handle, _services, _failing = await sandbox.set_handle(
             services, who.partner.id, form.get("handle"), form.all("services"), form.all("failing")
         )
+        kept = (await devices.devices_of(services, who.partner.id, [handle]))[handle].replies  # not on this form
         await devices.set_device(
             services, who.partner.id, handle, delivery_ms=_millis(form.get("delivery_ms")),
             auto_read_ms=_millis(form.get("auto_read_ms")), offline=form.get("offline") == "on",
+            replies=[{"match": r.match, "reply": r.reply, "after_ms": r.after_ms} for r in kept],
         )  # fmt: skip
     except LinqError as error:
         return error_page(request, who, error)
