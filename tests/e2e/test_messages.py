@@ -29,11 +29,13 @@ def unwrapped(sdk: LinqAPIV3, secret: str, receiver: Receiver) -> list[Any]:
 def wait_for_events(
     sdk: LinqAPIV3, secret: str, receiver: Receiver, wanted: Counter[str], timeout: float = 30
 ) -> list[Any]:
-    """Wait until the receiver has at least ``wanted`` of each event type (a state, not a sleep)."""
+    """Wait until the receiver has at least ``wanted`` distinct events of each type (a state, not a sleep).
+
+    Delivery is at least once: a webhook whose answer came late under load is sent again, and counts once."""
     deadline = time.monotonic() + timeout
     while True:
         events = unwrapped(sdk, secret, receiver)
-        have = Counter(event.event_type for event in events)
+        have = Counter(event.event_type for event in {event.event_id: event for event in events}.values())
         if all(have[kind] >= count for kind, count in wanted.items()):
             return events
         if time.monotonic() > deadline:
