@@ -38,9 +38,11 @@ def database_url(databases: DatabaseFactory) -> str:
 
 
 @pytest.fixture
-def fresh_database_url(databases: DatabaseFactory) -> str:
+def fresh_database_url(databases: DatabaseFactory) -> Iterator[str]:
     """A migrated database of this test's own, for tests that look at global state (the job queue)."""
-    return databases.new()
+    url = databases.new()
+    yield url
+    databases.release(url)
 
 
 @pytest.fixture

@@ -205,7 +205,8 @@ def test_twenty_concurrent_adds_of_the_same_handle_make_one_participant(flow: Fl
 
 def test_accepted_changes_survive_a_kill_9(fresh_database_url: str, tmp_path: Path) -> None:
     receiver = Receiver().start()
-    slow = {"LINQ_SERVER_CARRIER_DELAY_MS": "30000", "LINQ_SERVER_JOB_LEASE_SECONDS": "2"}
+    # Each change falls due 10 s after its 202: long enough to kill the server before any is applied.
+    slow = {"LINQ_SERVER_CARRIER_DELAY_MS": "10000", "LINQ_SERVER_JOB_LEASE_SECONDS": "2"}
     key, lines = generate_api_key(), [new_phone(0)]
     server = ServerProcess(fresh_database_url, tmp_path / "data", key, lines, extra_env=slow).start()
     worker = ServerProcess(fresh_database_url, tmp_path / "data", key, lines, command=("worker",))
@@ -221,7 +222,7 @@ def test_accepted_changes_survive_a_kill_9(fresh_database_url: str, tmp_path: Pa
             handles = [new_phone(3) for _ in range(10)]
             for handle in handles:
                 assert sdk.chats.participants.add(chat_id, handle=handle).status == "accepted"
-        server.kill()  # the carrier was still "working" (30 s per change)
+        server.kill()  # the network was still "working" on every change
         # Back without a worker first, to see the premise: nothing had been applied before the kill.
         server.command = ("serve", "--no-worker")
         server.env["LINQ_SERVER_CARRIER_DELAY_MS"] = "20"

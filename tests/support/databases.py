@@ -6,6 +6,7 @@ import asyncio
 import os
 import shutil
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import asyncpg
@@ -34,6 +35,9 @@ class DatabaseFactory:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.created: list[str] = []
+        # Each DROP DATABASE waits for a checkpoint (~0.8 s here): a test's own database is dropped in the
+        # background while the next tests run, instead of hundreds in a row at the end.
+        self._dropper = ThreadPoolExecutor(max_workers=2, thread_name_prefix="drop-database")
         self.template = self._new_name()
         if POSTGRES_URL:
             asyncio.run(_pg(POSTGRES_URL, f'CREATE DATABASE "{self.template}"'))
@@ -69,13 +73,21 @@ class DatabaseFactory:
             return self._pg_url(name)
         return self._sqlite_url(name)
 
+    def release(self, url: str) -> None:
+        """The test that used ``url`` is over: drop its database soon, in the background."""
+        name = make_url(url).database
+        if POSTGRES_URL and name in self.created:
+            self.created.remove(name)
+            self._dropper.submit(asyncio.run, _pg(POSTGRES_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
     def drop_all(self) -> None:
+        self._dropper.shutdown(wait=True)
         if POSTGRES_URL:
             asyncio.run(_drop_all(POSTGRES_URL, [*self.created, self.template]))
 
 
 async def _drop_all(url: str, names: list[str]) -> None:
-    """Drops side by side: each DROP DATABASE waits for a checkpoint (~0.8 s here), and concurrent ones share it."""
+    """Drops side by side: concurrent ones share checkpoints."""
     at_once = asyncio.Semaphore(10)
 
     async def drop(name: str) -> None:
