@@ -6,8 +6,9 @@
       - name: acme                       # found by name, or created
         api_key: linq_sk_acme_test_key   # required: tests and clients need to know it
         phone_numbers: ["+12025550142"]
-        handles:                         # sandbox overrides, as PUT /sandbox/handles/{handle}
+        handles:                         # sandbox overrides and devices, as PUT /sandbox/handles/{handle}
           "+14155550107": {services: [SMS], failing_operations: [add]}
+          "+14155550108": {auto_read_ms: 2000, replies: [{match: "(?i)menu", reply: "Pizza!", after_ms: 1500}]}
         chats:                           # found by line, recipients and name, or created
           - {from: "+12025550142", to: ["+14155550101", "+14155550102"], display_name: Team, message: Hi}
         webhook_subscriptions:           # found by target_url, or created
@@ -30,7 +31,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from linq_server.carrier.sandbox import default_services
-from linq_server.domain import chats, partners, sandbox, webhook_subscriptions
+from linq_server.domain import chats, devices, gate_settings, partners, sandbox, webhook_subscriptions
 from linq_server.domain.errors import InvalidParameterValue
 from linq_server.domain.handles import parse_handle, parse_phone_number
 from linq_server.services import Services
@@ -42,6 +43,11 @@ from linq_server.webhooks.signing import SECRET_PREFIX
 class SeedHandle(BaseModel):
     services: list[str] | None = None
     failing_operations: list[str] = []
+    delivery_ms: int | None = None
+    auto_read_ms: int | None = None
+    offline: bool = False
+    replies: list[dict[str, object]] | None = None
+    blocked: bool = False
 
 
 class SeedChat(BaseModel):
@@ -113,9 +119,16 @@ async def _seed_partner(services: Services, entry: SeedPartner) -> Seeded:
         value = parse_handle(raw_handle).value
         reachable = handle.services if handle.services is not None else sorted(default_services(value))
         await sandbox.set_handle(services, partner.id, value, reachable, handle.failing_operations)
+        await devices.set_device(
+            services, partner.id, value, delivery_ms=handle.delivery_ms, auto_read_ms=handle.auto_read_ms,
+            offline=handle.offline, replies=handle.replies,
+        )  # fmt: skip
     for chat in entry.chats:
         if await _seed_chat(services, partner.id, chat):
             done.created["chats"] += 1
+    # Blocks last: a seeded chat with a handle that is then blocked exists, as it would have before the block.
+    for raw_handle, handle in entry.handles.items():
+        await gate_settings.set_blocked(services, partner.id, raw_handle, handle.blocked)
     for subscription in entry.webhook_subscriptions:
         async with services.db.read() as conn:
             if await seeded.subscription_exists(conn, partner.id, subscription.target_url):

@@ -25,7 +25,12 @@ def seed_file(folder: Path, line: str, members: list[str], secret: str) -> Path:
                 "name": f"seeded-{line}",
                 "api_key": f"linq_sk_seeded_{line[1:]}",
                 "phone_numbers": [line],
-                "handles": {members[0]: {"services": ["SMS"]}, members[1]: {"failing_operations": ["add"]}},
+                "handles": {
+                    members[0]: {"services": ["SMS"]},
+                    members[1]: {"failing_operations": ["add"], "auto_read_ms": 2000,
+                                 "replies": [{"match": "(?i)menu", "reply": "Pizza!", "after_ms": 1500}]},
+                    members[2]: {"offline": True, "blocked": True},
+                },
                 "chats": [
                     {"from": line, "to": members[1:], "display_name": "Team", "message": "Welcome"},
                     {"from": line, "to": [members[2]]},
@@ -86,6 +91,10 @@ def test_the_server_seeds_itself_at_start(fresh_database_url: str, tmp_path: Pat
         sandbox = f"http://127.0.0.1:{server.port}/sandbox/handles"
         headers = {"Authorization": f"Bearer {key}"}
         assert httpx.get(f"{sandbox}/{members[0]}", headers=headers).json()["services"] == ["SMS"]
-        assert httpx.get(f"{sandbox}/{members[1]}", headers=headers).json()["failing_operations"] == ["add"]
+        second = httpx.get(f"{sandbox}/{members[1]}", headers=headers).json()
+        assert (second["failing_operations"], second["auto_read_ms"]) == (["add"], 2000)
+        assert second["replies"] == [{"match": "(?i)menu", "reply": "Pizza!", "after_ms": 1500}]
+        third = httpx.get(f"{sandbox}/{members[2]}", headers=headers).json()
+        assert (third["offline"], third["blocked"]) == (True, True)
     finally:
         server.stop()
