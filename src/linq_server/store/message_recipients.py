@@ -23,11 +23,15 @@ class Recipient:
     read_at: datetime | None
 
 
-async def insert_recipients(conn: AsyncConnection, message_id: str, handles: list[str]) -> None:
-    await conn.execute(
-        message_recipients.insert(),
-        [{"message_id": message_id, "handle": handle, "status": PENDING} for handle in handles],
-    )
+async def insert_recipients(conn: AsyncConnection, recipients: dict[str, list[str]]) -> None:
+    """Each message's recipients (by message id), pending, in one statement."""
+    rows = [
+        {"message_id": message_id, "handle": handle, "status": PENDING}
+        for message_id, handles in recipients.items()
+        for handle in handles
+    ]
+    if rows:
+        await conn.execute(message_recipients.insert(), rows)
 
 
 async def recipients_for_message(conn: AsyncConnection, message_id: str) -> list[Recipient]:

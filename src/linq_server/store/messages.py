@@ -57,8 +57,32 @@ async def next_seq(conn: AsyncConnection, chat_id: str) -> int:
     return int(result.scalar_one())
 
 
+async def message_seqs(db: Database, conn: AsyncConnection, chat_ids: list[str]) -> dict[str, int]:
+    """The chats' last message numbers, their rows locked until commit (in id order), so numbers follow acceptance."""
+    query = sa.select(chats.c.id, chats.c.message_seq).where(chats.c.id.in_(chat_ids)).order_by(chats.c.id)
+    return {row.id: int(row.message_seq) for row in await conn.execute(db.for_update(query))}
+
+
+async def set_message_seqs(conn: AsyncConnection, seqs: dict[str, int]) -> None:
+    """Record the chats' last message numbers, in one statement."""
+    if not seqs:
+        return
+    await conn.execute(
+        chats.update().where(chats.c.id == sa.bindparam("seq_chat")).values(message_seq=sa.bindparam("seq_last")),
+        [{"seq_chat": chat_id, "seq_last": seq} for chat_id, seq in sorted(seqs.items())],
+    )
+
+
 async def insert_message(conn: AsyncConnection, message: MessageRow) -> None:
-    await conn.execute(messages.insert().values(**{name: getattr(message, name) for name in MessageRow.__slots__}))
+    await insert_messages(conn, [message])
+
+
+async def insert_messages(conn: AsyncConnection, rows: list[MessageRow]) -> None:
+    """Several messages in one statement."""
+    if rows:
+        await conn.execute(
+            messages.insert(), [{name: getattr(message, name) for name in MessageRow.__slots__} for message in rows]
+        )
 
 
 async def message_of(
