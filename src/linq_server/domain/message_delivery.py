@@ -127,19 +127,21 @@ class MessageDelivery:
         async def write(conn: AsyncConnection) -> None:
             batch = _Batch(self.ctx.clock.now())
             locked = await store.messages_by_ids(self.ctx.db, conn, ids, lock=True)
+            recipients = await recipient_store.recipients_for_messages(conn, list(locked))
+            updates: list[tuple[str, dict[str, Any]]] = []
             for message in locked.values():
                 chat, members = chats[message.chat_id]
                 move = transition(message.delivery_status, Report.SENT, message.service, is_group=chat.is_group)
                 if move is None:
                     continue
                 message, values = self._moved(batch, message, chat, members, move)
-                await store.update_message(conn, message.id, **values)
-                recipients = await recipient_store.recipients_for_message(conn, message.id)
-                for recipient in recipients:
+                updates.append((message.id, values))
+                for recipient in recipients[message.id]:
                     device = devices[(message.partner_id, recipient.handle)]
                     if recipient.status != recipient_store.PENDING or device.offline:
                         continue  # an offline device gets it when it is back
                     self._schedule(batch, message, recipient.handle, DELIVER, device.delivery_ms)
+            await store.update_messages(conn, updates)
             await self._finish(conn, batch)
 
         return BatchResult({job.id: FINISHED for job in jobs}, write)

@@ -34,9 +34,14 @@ async def insert_recipients(conn: AsyncConnection, recipients: dict[str, list[st
         await conn.execute(message_recipients.insert(), rows)
 
 
-async def recipients_for_message(conn: AsyncConnection, message_id: str) -> list[Recipient]:
-    query = sa.select(message_recipients).where(message_recipients.c.message_id == message_id)
-    return [Recipient(**row._mapping) for row in (await conn.execute(query)).all()]
+async def recipients_for_messages(conn: AsyncConnection, message_ids: list[str]) -> dict[str, list[Recipient]]:
+    """Each message's recipient rows, by message id, in one query."""
+    found: dict[str, list[Recipient]] = {message_id: [] for message_id in message_ids}
+    if message_ids:
+        query = sa.select(message_recipients).where(message_recipients.c.message_id.in_(message_ids))
+        for row in (await conn.execute(query)).all():
+            found[row.message_id].append(Recipient(**row._mapping))
+    return found
 
 
 async def recipients_of(

@@ -137,6 +137,21 @@ async def update_message(conn: AsyncConnection, message_id: str, **values: Any) 
     await conn.execute(messages.update().where(messages.c.id == message_id).values(**values))
 
 
+async def update_messages(conn: AsyncConnection, updates: list[tuple[str, dict[str, Any]]]) -> None:
+    """Several messages' updates (message id, column values): those setting the same columns in one statement."""
+    alike: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for message_id, values in updates:
+        row = {"update_id": message_id, **{f"update_{name}": value for name, value in values.items()}}
+        alike.setdefault(tuple(sorted(values)), []).append(row)
+    for names, rows in alike.items():
+        statement = (
+            messages.update()
+            .where(messages.c.id == sa.bindparam("update_id"))
+            .values({name: sa.bindparam(f"update_{name}") for name in names})
+        )
+        await conn.execute(statement, rows)
+
+
 async def mark_inbound_read(conn: AsyncConnection, chat_id: str, now: datetime) -> int:
     result = await conn.execute(
         messages.update()
