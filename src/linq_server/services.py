@@ -13,6 +13,7 @@ from linq_server.carrier.sandbox import SandboxCarrier, load_file_replies, load_
 from linq_server.clock import Clock, SandboxClock
 from linq_server.config import Settings
 from linq_server.domain.sandbox_faults import SandboxFaults
+from linq_server.domain.send_desk import SendDesk
 from linq_server.domain.signed_links import LinkSigner
 from linq_server.domain.webhook_faults import WebhookFaultPlanner
 from linq_server.inspector.sessions import SessionSigner
@@ -41,6 +42,10 @@ class Services:
     fetcher: MediaFetcher
     sessions: SessionSigner
     sender: WebhookSender = field(default_factory=WebhookSender)
+    sends: SendDesk = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.sends = SendDesk(self)
 
     async def close(self) -> None:
         await self.sender.close()

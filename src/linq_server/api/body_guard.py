@@ -14,6 +14,7 @@ So every value a route sees can be stored on both databases and written back in 
 from __future__ import annotations
 
 import codecs
+import functools
 import json
 from email.message import Message as MimeHeader
 from typing import Any, NoReturn
@@ -99,6 +100,7 @@ def check_json_body(body: bytes) -> None:
     check_json_text(value)
 
 
+@functools.lru_cache(maxsize=64)  # parsing the header is slow for what it is, and clients repeat theirs
 def is_json(content_type: str | None) -> bool:
     """Whether FastAPI would parse a body of this content type as JSON (it does when none is given)."""
     if not content_type:

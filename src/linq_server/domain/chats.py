@@ -28,7 +28,8 @@ from linq_server.domain.handles import parse_handle, parse_phone_number
 from linq_server.domain.ids import parse_id
 from linq_server.domain.message_media import resolve_media
 from linq_server.domain.message_parts import check_content, check_first_message, is_web_url
-from linq_server.domain.message_sending import SendContext, record_outbound, replay
+from linq_server.domain.message_sending import SendContext, replay
+from linq_server.domain.outbox import Outbox
 from linq_server.domain.send_gates import check_line_eligible
 from linq_server.domain.service_selection import select_service
 from linq_server.shapes import chat_events as events
@@ -144,10 +145,12 @@ async def create_chat(
             await ctx.emitter.emit_all(conn, [events.chat_created(view, trace_id)])
         else:
             view = await load_view(conn, chat)
-        sent = await record_outbound(
-            ctx, conn, chat, view.participants, content, service=chat.service, override_optout=override_optout,
+        outbox = await Outbox.open(ctx, conn, [(chat, view.participants)])
+        sent = await outbox.add(
+            conn, chat, view.participants, content, service=chat.service, override_optout=override_optout,
             trace_id=trace_id,
         )  # fmt: skip
+        await outbox.write(conn)
     return CreatedChat(view, sent, is_new)
 
 

@@ -57,6 +57,9 @@ class _Batch:
 
     now: datetime
     events: list[Event] = field(default_factory=list)
+    # Column values by message id and by (message id, handle): written once each, at the end.
+    messages: dict[str, dict[str, Any]] = field(default_factory=lambda: defaultdict(dict))
+    recipients: dict[tuple[str, str], dict[str, Any]] = field(default_factory=lambda: defaultdict(dict))
     jobs: dict[float, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     replies: dict[float, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
 
@@ -79,8 +82,8 @@ class MessageDelivery:
     def _moved(
         self, batch: _Batch, message: MessageRow, chat: ChatRow, members: list[Participant], move: Transition,
         failure: tuple[int, str] | None = None,
-    ) -> tuple[MessageRow, dict[str, Any]]:  # fmt: skip
-        """The message after ``move``, its column updates, and its webhook added to the batch."""
+    ) -> MessageRow:  # fmt: skip
+        """The message after ``move``, its column updates and its webhook added to the batch."""
         values: dict[str, Any] = {"delivery_status": move.status, move.timestamp: batch.now, "updated_at": batch.now}
         if failure:
             values |= {"error_code": failure[0], "error_reason": failure[1]}
@@ -94,13 +97,16 @@ class MessageDelivery:
             )
             data = message_event_data(moved, chat=chat_json, sender=me)
         batch.events.append(Event(move.event_type, data, chat.partner_id, message.trace_id, chat.line_number))
-        return moved, values
+        batch.messages[message.id].update(values)
+        return moved
 
     def _schedule(self, batch: _Batch, message: MessageRow, handle: str, action: str, delay_ms: int | None) -> None:
         delay = self.default_delay if delay_ms is None else delay_ms / 1000
         batch.jobs[delay].append({"message_id": message.id, "handle": handle, "action": action})
 
     async def _finish(self, conn: AsyncConnection, batch: _Batch) -> None:
+        await store.update_messages(conn, list(batch.messages.items()))
+        await recipient_store.update_recipients(conn, list(batch.recipients.items()))
         await self.ctx.emitter.emit_all(conn, batch.events)
         for delay, payloads in batch.jobs.items():
             await self.ctx.queue.enqueue_many(
@@ -127,15 +133,14 @@ class MessageDelivery:
         async def write(conn: AsyncConnection) -> None:
             batch = _Batch(self.ctx.clock.now())
             locked = await store.messages_by_ids(self.ctx.db, conn, ids, lock=True)
+            recipients = await recipient_store.recipients_for_messages(conn, list(locked))
             for message in locked.values():
                 chat, members = chats[message.chat_id]
                 move = transition(message.delivery_status, Report.SENT, message.service, is_group=chat.is_group)
                 if move is None:
                     continue
-                message, values = self._moved(batch, message, chat, members, move)
-                await store.update_message(conn, message.id, **values)
-                recipients = await recipient_store.recipients_for_message(conn, message.id)
-                for recipient in recipients:
+                message = self._moved(batch, message, chat, members, move)
+                for recipient in recipients[message.id]:
                     device = devices[(message.partner_id, recipient.handle)]
                     if recipient.status != recipient_store.PENDING or device.offline:
                         continue  # an offline device gets it when it is back
@@ -169,14 +174,12 @@ class MessageDelivery:
                     continue
                 chat, members = chats[message.chat_id]
                 device = devices[(message.partner_id, handle)]
-                locked[message_id] = await self._step(conn, batch, message, chat, members, recipient, device, action)
+                locked[message_id] = self._step(batch, message, chat, members, recipient, device, action)
             await self._finish(conn, batch)
 
         return BatchResult({job.id: FINISHED for job in jobs}, write)
 
-    async def _fall_back(
-        self, conn: AsyncConnection, message: MessageRow, chat: ChatRow, device: Device, now: datetime
-    ) -> MessageRow:
+    def _fall_back(self, batch: _Batch, message: MessageRow, chat: ChatRow, device: Device) -> MessageRow:
         """The message on the service it falls back to for ``device`` (stored), or as it was."""
         service = fallback_service(
             message.service, preferred=message.preferred_service, receivable=device.services,
@@ -184,11 +187,11 @@ class MessageDelivery:
         )  # fmt: skip
         if service is None:
             return message
-        await store.update_message(conn, message.id, service=service, updated_at=now)
-        return replace(message, service=service, updated_at=now)
+        batch.messages[message.id].update(service=service, updated_at=batch.now)
+        return replace(message, service=service, updated_at=batch.now)
 
-    async def _step(
-        self, conn: AsyncConnection, batch: _Batch, message: MessageRow, chat: ChatRow, members: list[Participant],
+    def _step(
+        self, batch: _Batch, message: MessageRow, chat: ChatRow, members: list[Participant],
         recipient: recipient_store.Recipient, device: Device, action: str,
     ) -> MessageRow:  # fmt: skip
         """One device step; returns the message as it now stands."""
@@ -198,7 +201,7 @@ class MessageDelivery:
             if recipient.status != recipient_store.PENDING or device.offline:
                 return message
             if message.service not in device.services and not chat.is_group:
-                message = await self._fall_back(conn, message, chat, device, batch.now)
+                message = self._fall_back(batch, message, chat, device)
             if message.service not in device.services:
                 report, failure = (
                     Report.FAILED,
@@ -213,7 +216,9 @@ class MessageDelivery:
                 report = Report.DELIVERED
             status = recipient_store.FAILED if failure else recipient_store.DELIVERED
             column = None if failure else "delivered_at"
-            await recipient_store.set_status(conn, message.id, recipient.handle, status, at=batch.now, column=column)
+            batch.recipients[(message.id, recipient.handle)].update(
+                {"status": status} | ({column: batch.now} if column else {})
+            )
             if report == Report.DELIVERED and device.auto_read_ms is not None:
                 self._schedule(batch, message, recipient.handle, "read", device.auto_read_ms)
             answer = answer_to(device.replies, message.parts) if report == Report.DELIVERED else None
@@ -225,13 +230,9 @@ class MessageDelivery:
         else:
             if recipient.status != recipient_store.DELIVERED:
                 return message
-            await recipient_store.set_status(
-                conn, message.id, recipient.handle, recipient_store.READ, at=batch.now, column="read_at"
-            )
+            batch.recipients[(message.id, recipient.handle)].update(status=recipient_store.READ, read_at=batch.now)
             report = Report.READ
         move = transition(message.delivery_status, report, message.service, is_group=chat.is_group)
         if move is None:
             return message
-        moved, values = self._moved(batch, message, chat, members, move, failure)
-        await store.update_message(conn, message.id, **values)
-        return moved
+        return self._moved(batch, message, chat, members, move, failure)

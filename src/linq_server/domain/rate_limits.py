@@ -27,3 +27,23 @@ def admit(recent: Sequence[datetime], now: datetime, limit: int = MESSAGES_PER_W
         frees_at = window[len(window) - limit] + WINDOW
         raise RateLimited(max(1, math.ceil((frees_at - now).total_seconds())))
     return [*window, now]
+
+
+class PairWindows:
+    """The logs of the (line, recipient) pairs one write transaction sends to, read under lock.
+
+    Several sends are counted against them in turn; the changed logs are written back once, at the end.
+    """
+
+    def __init__(self, logs: dict[tuple[str, str], list[datetime]]) -> None:
+        self.logs = logs
+        self.changed: set[tuple[str, str]] = set()
+
+    def admit(self, line: str, recipients: Sequence[str], now: datetime, limit: int) -> None:
+        """Count one send from ``line`` to every recipient, or raise ``RateLimited`` and count none."""
+        admitted = {(line, r): admit(self.logs[(line, r)], now, limit) for r in recipients}
+        self.logs.update(admitted)
+        self.changed.update(admitted)
+
+    def to_save(self) -> dict[tuple[str, str], list[datetime]]:
+        return {pair: self.logs[pair] for pair in self.changed}

@@ -8,6 +8,8 @@ holds for every recipient, in groups too.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from linq_server.domain.errors import LineIneligible, RecipientBlocked, RecipientNotAllowed
@@ -40,15 +42,32 @@ def check_recipients_allowed(never_wrote: set[str]) -> None:
         )
 
 
-async def check_send_gates(
-    conn: AsyncConnection, chat: ChatRow, recipients: list[str], *, override_optout: bool
-) -> None:
+@dataclass(frozen=True, slots=True)
+class GateFacts:
+    """What the gates read about a partner's recipients: looked up once for a group of sends."""
+
+    blocked: set[str]
+    opted_out: set[str]
+    must_message_first: bool
+    wrote: set[str]
+
+
+async def gate_facts(conn: AsyncConnection, partner_id: str, handles: list[str]) -> GateFacts:
+    """The facts the gates need about ``handles`` (every recipient of the sends to check)."""
+    must_message_first = await partner_store.recipients_must_message_first(conn, partner_id)
+    return GateFacts(
+        blocked=await blocked_store.blocked(conn, partner_id, handles),
+        opted_out=await opt_out_store.opted_out(conn, partner_id, handles),
+        must_message_first=must_message_first,
+        wrote=await message_store.handles_that_messaged(conn, partner_id, handles) if must_message_first else set(),
+    )
+
+
+def check_send_gates(facts: GateFacts, chat: ChatRow, recipients: list[str], *, override_optout: bool) -> None:
     """Every §18 gate for one outbound message from ``chat``'s line to ``recipients``."""
     check_line_eligible(chat.line_status)
-    blocked = await blocked_store.blocked(conn, chat.partner_id, recipients)
-    check_not_blocked(blocked, recipients, is_group=chat.is_group)
-    if await partner_store.recipients_must_message_first(conn, chat.partner_id):
-        wrote = await message_store.handles_that_messaged(conn, chat.partner_id, recipients)
-        check_recipients_allowed(set(recipients) - wrote)
-    opted_out = await opt_out_store.opted_out(conn, chat.partner_id, recipients)
-    check_not_opted_out(opted_out=bool(opted_out), is_group=chat.is_group, override_optout=override_optout)
+    check_not_blocked(facts.blocked.intersection(recipients), recipients, is_group=chat.is_group)
+    if facts.must_message_first:
+        check_recipients_allowed(set(recipients) - facts.wrote)
+    opted_out = bool(facts.opted_out.intersection(recipients))
+    check_not_opted_out(opted_out=opted_out, is_group=chat.is_group, override_optout=override_optout)

@@ -41,7 +41,7 @@ async def start_typing(ctx: DomainContext, partner_id: str, chat_id: str) -> Non
 async def stop_typing(ctx: DomainContext, partner_id: str, chat_id: str) -> None:
     async with ctx.db.write() as conn:
         chat = await open_chat(ctx.db, conn, partner_id, chat_id)
-        await store.clear(conn, chat.id)
+        await store.clear(conn, [chat.id])
 
 
 async def typing_state(ctx: DomainContext, partner_id: str, chat_id: str) -> TypingState:

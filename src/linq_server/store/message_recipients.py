@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -23,16 +24,25 @@ class Recipient:
     read_at: datetime | None
 
 
-async def insert_recipients(conn: AsyncConnection, message_id: str, handles: list[str]) -> None:
-    await conn.execute(
-        message_recipients.insert(),
-        [{"message_id": message_id, "handle": handle, "status": PENDING} for handle in handles],
-    )
+async def insert_recipients(conn: AsyncConnection, recipients: dict[str, list[str]]) -> None:
+    """Each message's recipients (by message id), pending, in one statement."""
+    rows = [
+        {"message_id": message_id, "handle": handle, "status": PENDING}
+        for message_id, handles in recipients.items()
+        for handle in handles
+    ]
+    if rows:
+        await conn.execute(message_recipients.insert(), rows)
 
 
-async def recipients_for_message(conn: AsyncConnection, message_id: str) -> list[Recipient]:
-    query = sa.select(message_recipients).where(message_recipients.c.message_id == message_id)
-    return [Recipient(**row._mapping) for row in (await conn.execute(query)).all()]
+async def recipients_for_messages(conn: AsyncConnection, message_ids: list[str]) -> dict[str, list[Recipient]]:
+    """Each message's recipient rows, by message id, in one query."""
+    found: dict[str, list[Recipient]] = {message_id: [] for message_id in message_ids}
+    if message_ids:
+        query = sa.select(message_recipients).where(message_recipients.c.message_id.in_(message_ids))
+        for row in (await conn.execute(query)).all():
+            found[row.message_id].append(Recipient(**row._mapping))
+    return found
 
 
 async def recipients_of(
@@ -48,17 +58,22 @@ async def recipients_of(
     return {(row.message_id, row.handle): Recipient(**row._mapping) for row in rows}
 
 
-async def set_status(
-    conn: AsyncConnection, message_id: str, handle: str, status: str, *, at: datetime, column: str | None
-) -> None:
-    values: dict[str, object] = {"status": status}
-    if column:
-        values[column] = at
-    await conn.execute(
-        message_recipients.update()
-        .where(message_recipients.c.message_id == message_id, message_recipients.c.handle == handle)
-        .values(**values)
-    )
+async def update_recipients(conn: AsyncConnection, updates: list[tuple[tuple[str, str], dict[str, Any]]]) -> None:
+    """Several recipient rows' updates ((message id, handle), column values): alike ones in one statement."""
+    alike: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for (message_id, handle), values in updates:
+        row = {"key_message": message_id, "key_handle": handle, **{f"set_{n}": v for n, v in values.items()}}
+        alike.setdefault(tuple(sorted(values)), []).append(row)
+    for names, rows in alike.items():
+        statement = (
+            message_recipients.update()
+            .where(
+                message_recipients.c.message_id == sa.bindparam("key_message"),
+                message_recipients.c.handle == sa.bindparam("key_handle"),
+            )
+            .values({name: sa.bindparam(f"set_{name}") for name in names})
+        )
+        await conn.execute(statement, rows)
 
 
 async def waiting_for(conn: AsyncConnection, partner_id: str, handle: str) -> list[str]:

@@ -57,8 +57,32 @@ async def next_seq(conn: AsyncConnection, chat_id: str) -> int:
     return int(result.scalar_one())
 
 
+async def message_seqs(db: Database, conn: AsyncConnection, chat_ids: list[str]) -> dict[str, int]:
+    """The chats' last message numbers, their rows locked until commit (in id order), so numbers follow acceptance."""
+    query = sa.select(chats.c.id, chats.c.message_seq).where(chats.c.id.in_(chat_ids)).order_by(chats.c.id)
+    return {row.id: int(row.message_seq) for row in await conn.execute(db.for_update(query))}
+
+
+async def set_message_seqs(conn: AsyncConnection, seqs: dict[str, int]) -> None:
+    """Record the chats' last message numbers, in one statement."""
+    if not seqs:
+        return
+    await conn.execute(
+        chats.update().where(chats.c.id == sa.bindparam("seq_chat")).values(message_seq=sa.bindparam("seq_last")),
+        [{"seq_chat": chat_id, "seq_last": seq} for chat_id, seq in sorted(seqs.items())],
+    )
+
+
 async def insert_message(conn: AsyncConnection, message: MessageRow) -> None:
-    await conn.execute(messages.insert().values(**{name: getattr(message, name) for name in MessageRow.__slots__}))
+    await insert_messages(conn, [message])
+
+
+async def insert_messages(conn: AsyncConnection, rows: list[MessageRow]) -> None:
+    """Several messages in one statement."""
+    if rows:
+        await conn.execute(
+            messages.insert(), [{name: getattr(message, name) for name in MessageRow.__slots__} for message in rows]
+        )
 
 
 async def message_of(
@@ -111,6 +135,21 @@ async def page_of_thread(
 
 async def update_message(conn: AsyncConnection, message_id: str, **values: Any) -> None:
     await conn.execute(messages.update().where(messages.c.id == message_id).values(**values))
+
+
+async def update_messages(conn: AsyncConnection, updates: list[tuple[str, dict[str, Any]]]) -> None:
+    """Several messages' updates (message id, column values): those setting the same columns in one statement."""
+    alike: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for message_id, values in updates:
+        row = {"update_id": message_id, **{f"update_{name}": value for name, value in values.items()}}
+        alike.setdefault(tuple(sorted(values)), []).append(row)
+    for names, rows in alike.items():
+        statement = (
+            messages.update()
+            .where(messages.c.id == sa.bindparam("update_id"))
+            .values({name: sa.bindparam(f"update_{name}") for name in names})
+        )
+        await conn.execute(statement, rows)
 
 
 async def mark_inbound_read(conn: AsyncConnection, chat_id: str, now: datetime) -> int:

@@ -10,35 +10,48 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from linq_server.store.database import Database
 from linq_server.store.schema import send_windows
 
+Pair = tuple[str, str]
 
-async def lock_windows(
-    db: Database, conn: AsyncConnection, line_number: str, recipients: list[str]
-) -> dict[str, list[datetime]]:
-    """The pairs' logs, locked until commit (rows created empty first), so concurrent sends count exactly.
 
-    Locks in sorted order, so two sends to overlapping recipients cannot deadlock.
+async def lock_windows(db: Database, conn: AsyncConnection, pairs: list[Pair]) -> dict[Pair, list[datetime]]:
+    """The (line, recipient) pairs' logs, locked until commit (rows created empty first), so concurrent sends
+    count exactly.
+
+    Locks in sorted order, so two transactions sending to overlapping pairs cannot deadlock.
     """
-    ordered = sorted(set(recipients))
+    ordered = sorted(set(pairs))
+    if not ordered:
+        return {}
     await conn.execute(
         db.insert_or_ignore(
             send_windows,
-            [{"line_number": line_number, "recipient": r, "recent": []} for r in ordered],
+            [{"line_number": line, "recipient": recipient, "recent": []} for line, recipient in ordered],
             ["line_number", "recipient"],
         )
     )
+    key = sa.tuple_(send_windows.c.line_number, send_windows.c.recipient)
     query = (
-        sa.select(send_windows.c.recipient, send_windows.c.recent)
-        .where(send_windows.c.line_number == line_number, send_windows.c.recipient.in_(ordered))
-        .order_by(send_windows.c.recipient)
+        sa.select(send_windows.c.line_number, send_windows.c.recipient, send_windows.c.recent)
+        .where(key.in_(ordered))
+        .order_by(send_windows.c.line_number, send_windows.c.recipient)
     )
     rows = (await conn.execute(db.for_update(query))).all()
-    return {row.recipient: [datetime.fromisoformat(moment) for moment in row.recent] for row in rows}
+    return {(row.line_number, row.recipient): [datetime.fromisoformat(moment) for moment in row.recent] for row in rows}
 
 
-async def save_windows(conn: AsyncConnection, line_number: str, windows: dict[str, list[datetime]]) -> None:
-    for recipient, moments in windows.items():
-        await conn.execute(
-            send_windows.update()
-            .where(send_windows.c.line_number == line_number, send_windows.c.recipient == recipient)
-            .values(recent=[moment.isoformat() for moment in moments])
+async def save_windows(conn: AsyncConnection, windows: dict[Pair, list[datetime]]) -> None:
+    """Write the logs back, in one statement."""
+    if not windows:
+        return
+    await conn.execute(
+        send_windows.update()
+        .where(
+            send_windows.c.line_number == sa.bindparam("pair_line"),
+            send_windows.c.recipient == sa.bindparam("pair_recipient"),
         )
+        .values(recent=sa.bindparam("pair_recent")),
+        [
+            {"pair_line": line, "pair_recipient": recipient, "pair_recent": [moment.isoformat() for moment in moments]}
+            for (line, recipient), moments in sorted(windows.items())
+        ],
+    )

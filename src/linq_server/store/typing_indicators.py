@@ -16,8 +16,8 @@ async def show(db: Database, conn: AsyncConnection, chat_id: str, now: datetime,
     await conn.execute(db.upsert(typing_indicators, values, ["chat_id"]))
 
 
-async def clear(conn: AsyncConnection, chat_id: str) -> None:
-    await conn.execute(typing_indicators.delete().where(typing_indicators.c.chat_id == chat_id))
+async def clear(conn: AsyncConnection, chat_ids: list[str]) -> None:
+    await conn.execute(typing_indicators.delete().where(typing_indicators.c.chat_id.in_(chat_ids)))
 
 
 async def showing_until(conn: AsyncConnection, chat_id: str, now: datetime) -> datetime | None:
