@@ -1,6 +1,7 @@
 """Messages benchmark: concurrent sends beside participant adds, and accept → webhook latency when idle.
 
     python -m benchmarks.messages [--seconds 5] [--groups 300] [--idle 100] [--databases sqlite,postgresql]
+                                  [--profile DIR]
 
 For each database (PostgreSQL when it answers) it starts a real `linq-server serve` (the per-pair rate
 limit raised, network delay 0 ms so the simulated network's own latency is not measured) with a webhook
@@ -26,7 +27,15 @@ import aiohttp
 import httpx
 
 from benchmarks.load import WrkResult, load_average, require_wrk, run_wrk
-from benchmarks.support import free_port, fresh_database, percentile, postgres_available, print_table, process
+from benchmarks.support import (
+    free_port,
+    fresh_database,
+    percentile,
+    postgres_available,
+    print_table,
+    process,
+    start_profile,
+)
 from linq_server.domain.partners import generate_api_key
 
 LINE = "+12025550100"
@@ -110,13 +119,16 @@ def _linq_server(kind: str, args: argparse.Namespace, receiver: str, folder: Pat
                "LINQ_SERVER_MESSAGES_PER_MINUTE": "1000000", "LINQ_SERVER_CARRIER_DELAY_MS": "0"}  # fmt: skip
         base = f"http://127.0.0.1:{port}"
         command = ["-m", "linq_server", "serve", "--host", "127.0.0.1", "--port", str(port)]
-        with process(command, f"{base}/healthz", env={**os.environ, **env}, start_limit=120):
+        with process(command, f"{base}/healthz", env={**os.environ, **env}, start_limit=120) as server:
             dms, groups = asyncio.run(_setup(base, key, receiver, args.groups))
             dm_file, group_file = folder / f"{kind}-dms.txt", folder / f"{kind}-groups.txt"
             dm_file.write_text("".join(f"{chat}\n" for chat in dms))
             group_file.write_text("".join(f"{chat}\n" for chat in random.sample(groups, len(groups))))
+            profiler = start_profile(server.pid, args.profile, kind, args.seconds)
             sends = run_wrk(base, "POST", dm_file, key=key, prefix="/api/partner", pairs=False,
                             seconds=args.seconds, mode="messages")  # fmt: skip
+            if profiler:
+                profiler.wait(timeout=args.seconds + 60)
             adds = run_wrk(base, "POST", group_file, key=key, prefix="/api/partner", pairs=False, seconds=args.seconds)
             # The load's own webhooks go out before the idle reading: every message sent and delivered.
             drained = _drain(receiver, len(EVENTS) * (sends.accepted + len(dms) + len(groups)))
@@ -139,6 +151,7 @@ def main() -> None:
     parser.add_argument("--groups", type=int, default=300)
     parser.add_argument("--idle", type=int, default=100, help="sends one at a time for the idle latency")
     parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--profile", type=Path, help="write py-spy raw profiles of the sends here")
     args = parser.parse_args()
     require_wrk()
     kinds = [kind for kind in args.databases.split(",") if kind != "postgresql" or postgres_available()]

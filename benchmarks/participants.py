@@ -22,8 +22,6 @@ import argparse
 import asyncio
 import os
 import random
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -52,6 +50,7 @@ from benchmarks.support import (
     postgres_available,
     print_table,
     process,
+    start_profile,
     wait_for_no_jobs,
 )
 from linq_server.domain.partners import generate_api_key
@@ -174,7 +173,7 @@ def _linq_server(kind: str, args: argparse.Namespace, receiver: str, folder: Pat
             idle_mb = rss_mb(server.pid)
             measured: dict[str, Any] = {"idle_mb": idle_mb}
             with peak_rss(server.pid) as peak:
-                profiler = _profile(server.pid, kind, args)
+                profiler = start_profile(server.pid, args.profile, kind, args.seconds)
                 traces = folder / f"{kind}-add-traces.txt"
                 cpu = cpu_seconds(server.pid)
                 adds = run_wrk(base, "POST", chats, key=key, prefix="/api/partner", pairs=False,
@@ -200,17 +199,6 @@ def _linq_server(kind: str, args: argparse.Namespace, receiver: str, folder: Pat
             measured.update(adds=adds, removes=removes, peak_mb=peak[0])
             measured["idle"] = asyncio.run(_idle_latency(base, key, receiver, groups, args.idle))
     return measured
-
-
-def _profile(pid: int, kind: str, args: argparse.Namespace) -> subprocess.Popen[bytes] | None:
-    if not args.profile:
-        return None
-    args.profile.mkdir(parents=True, exist_ok=True)
-    output = args.profile / f"{kind}.txt"
-    py_spy = Path(sys.executable).parent / "py-spy"
-    command = [str(py_spy), "record", "-p", str(pid), "-d", str(args.seconds), "-r", "200", "-f", "raw", "-o",
-               str(output), "--nonblocking"]  # fmt: skip
-    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def main() -> None:

@@ -140,3 +140,15 @@ def print_table(title: str, columns: list[str], rows: list[list[str]]) -> None:
     for row in rows:
         table.add_row(*row)
     Console(width=140).print(table)
+
+
+def start_profile(pid: int, folder: Path | None, name: str, seconds: int) -> subprocess.Popen[bytes] | None:
+    """Sample ``pid`` with py-spy for ``seconds`` into ``folder/name.txt`` (raw, for benchmarks.flame); None
+    without a folder. Non-blocking: py-spy does not pause the server, so it costs the run little."""
+    if folder is None:
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    py_spy = Path(sys.executable).parent / "py-spy"
+    command = [str(py_spy), "record", "-p", str(pid), "-d", str(seconds), "-r", "200", "-f", "raw", "-o",
+               str(folder / f"{name}.txt"), "--nonblocking"]  # fmt: skip
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -92,6 +92,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False, cl
         redoc_url=None,
         lifespan=lifespan,
         default_response_class=JSONResponse,
+        telemetry=None if services.settings.telemetry else {"tracing": False, "metrics": False, "logs": False},
     )
     app.state.services = services
     app.state.key_cache = KeyCache()

@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     api_key: str | None = None
     phone_numbers: str = ",".join(DEFAULT_PHONE_NUMBERS)
     log_level: str = "INFO"
+    # FastAPI's OpenTelemetry spans and metrics (with a provider configured). Off: asking whether one is
+    # configured reads the environment on every request, 4 % of the event loop under load.
+    telemetry: bool = False
     data_dir: Path = Path("./data")
     # Sandbox mode allows loopback webhook targets, so local receivers work; production refuses internal ones.
     sandbox: bool = True

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
+from sqlalchemy import event
+
 from linq_server.clock import ManualClock
 from linq_server.domain.faults import FaultRule, WebhookFaults, check_rule
 from linq_server.domain.sandbox_faults import FRESH_SECONDS, SandboxFaults
@@ -52,3 +56,24 @@ async def test_a_limited_rule_is_counted_in_the_database_whatever_each_process_h
     await here.put(partner.id, unavailable(times=2), WebhookFaults())
     hits = [await process.for_call(partner.id, "GET", PATH) for process in (there, here, there, here)]
     assert [hit is not None for hit in hits] == [True, True, False, False]
+
+
+async def test_calls_finding_the_faults_stale_together_read_them_once(db: Database) -> None:
+    partner = await make_partner(db)
+    statements: list[str] = []
+    event.listen(db._reader.sync_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    faults = SandboxFaults(db, ManualClock(), Ticks())
+    await faults.put(partner.id, unavailable(), WebhookFaults())
+    hits = await asyncio.gather(*(faults.for_call(partner.id, "GET", PATH) for _ in range(32)))
+    assert all(hit is not None and hit.status == 503 for hit in hits)
+    assert len([sql for sql in statements if "sandbox_fault_rules" in sql]) == 1
+
+
+async def test_a_change_made_during_a_read_is_not_hidden_by_that_read(db: Database) -> None:
+    partner = await make_partner(db)
+    faults = SandboxFaults(db, ManualClock(), Ticks())
+    stale = asyncio.ensure_future(faults.for_call(partner.id, "GET", PATH))  # reads "no faults"
+    await asyncio.sleep(0)
+    await faults.put(partner.id, unavailable(), WebhookFaults())
+    await stale
+    assert (await faults.for_call(partner.id, "GET", PATH)).status == 503  # type: ignore[union-attr]
