@@ -26,7 +26,7 @@ from typing import Any
 import aiohttp
 import httpx
 
-from benchmarks.load import WrkResult, load_average, require_wrk, run_wrk
+from benchmarks.load import WrkResult, cpu_seconds, load_average, require_wrk, run_wrk
 from benchmarks.support import (
     free_port,
     fresh_database,
@@ -71,10 +71,12 @@ async def _setup(base: str, key: str, receiver: str, groups: int) -> tuple[list[
     return made[1], made[2]
 
 
-def _row(kind: str, request: str, result: WrkResult) -> list[str]:
+def _row(kind: str, request: str, result: WrkResult, cpu: float, seconds: int) -> list[str]:
+    """A load's row; the CPU is the server's during the load (the worker's share included), per 202."""
     others = result.other + result.errors
     return [kind, request, f"{result.rate:,.0f}", f"{result.p50_ms:.1f}", f"{result.p99_ms:.1f}",
-            f"{others}" + (f" {result.statuses}" if result.statuses else "")]  # fmt: skip
+            f"{others}" + (f" {result.statuses}" if result.statuses else ""),
+            f"{1000 * cpu / max(1, result.accepted):.2f}", f"{cpu / seconds:.2f}"]  # fmt: skip
 
 
 async def _idle_latency(base: str, key: str, receiver: str, dms: list[str], count: int) -> dict[str, list[str]]:
@@ -125,15 +127,26 @@ def _linq_server(kind: str, args: argparse.Namespace, receiver: str, folder: Pat
             dm_file.write_text("".join(f"{chat}\n" for chat in dms))
             group_file.write_text("".join(f"{chat}\n" for chat in random.sample(groups, len(groups))))
             profiler = start_profile(server.pid, args.profile, kind, args.seconds)
+            cpu = cpu_seconds(server.pid)
             sends = run_wrk(base, "POST", dm_file, key=key, prefix="/api/partner", pairs=False,
                             seconds=args.seconds, mode="messages")  # fmt: skip
+            sends_cpu = cpu_seconds(server.pid) - cpu
             if profiler:
                 profiler.wait(timeout=args.seconds + 60)
+            cpu = cpu_seconds(server.pid)
             adds = run_wrk(base, "POST", group_file, key=key, prefix="/api/partner", pairs=False, seconds=args.seconds)
+            adds_cpu = cpu_seconds(server.pid) - cpu
             # The load's own webhooks go out before the idle reading: every message sent and delivered.
             drained = _drain(receiver, len(EVENTS) * (sends.accepted + len(dms) + len(groups)))
             idle = asyncio.run(_idle_latency(base, key, receiver, dms, args.idle))
-    return {"sends": sends, "adds": adds, "idle": idle, "drained": drained}
+    return {
+        "sends": sends,
+        "adds": adds,
+        "idle": idle,
+        "drained": drained,
+        "sends_cpu": sends_cpu,
+        "adds_cpu": adds_cpu,
+    }
 
 
 def _drain(receiver: str, count: int) -> str:
@@ -166,8 +179,8 @@ def main() -> None:
     print_table(
         f"wrk -t2 -c32 -d{args.seconds}s: sends into {DMS} DMs, participant adds into {args.groups} groups "
         f"(load {started_load})",
-        ["database", "request", "202/s", "p50 ms", "p99 ms", "non-202"],
-        [_row(kind, request, m[key]) for kind, m in measured.items()
+        ["database", "request", "202/s", "p50 ms", "p99 ms", "non-202", "CPU ms/202", "cores"],
+        [_row(kind, request, m[key], m[f"{key}_cpu"], args.seconds) for kind, m in measured.items()
          for request, key in (("send", "sends"), ("participant add", "adds"))],
     )  # fmt: skip
     print_table(

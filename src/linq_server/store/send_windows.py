@@ -1,8 +1,12 @@
-"""The rate-limit log: the times of each (line, recipient) pair's sends in the last rolling minute."""
+"""The rate-limit log: the times of each (line, recipient) pair's sends in the last rolling minute.
+
+A log is a JSON list of epoch milliseconds (logs written before held ISO times, still read): a busy pair
+rewrites its log on every send, and integers cost far less to write and read back than ISO strings.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -11,32 +15,35 @@ from linq_server.store.database import Database
 from linq_server.store.schema import send_windows
 
 Pair = tuple[str, str]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MILLISECOND = timedelta(milliseconds=1)
+
+
+def _moment(stored: int | str) -> datetime:
+    if isinstance(stored, str):
+        return datetime.fromisoformat(stored)
+    return _EPOCH + timedelta(milliseconds=stored)
+
+
+def _stored(moment: datetime) -> int:
+    return (moment - _EPOCH) // _MILLISECOND
 
 
 async def lock_windows(db: Database, conn: AsyncConnection, pairs: list[Pair]) -> dict[Pair, list[datetime]]:
-    """The (line, recipient) pairs' logs, locked until commit (rows created empty first), so concurrent sends
-    count exactly.
+    """The (line, recipient) pairs' logs, locked until commit, so concurrent sends count exactly: one upsert
+    that creates missing logs empty and locks (and returns) every one.
 
     Locks in sorted order, so two transactions sending to overlapping pairs cannot deadlock.
     """
     ordered = sorted(set(pairs))
     if not ordered:
         return {}
-    await conn.execute(
-        db.insert_or_ignore(
-            send_windows,
-            [{"line_number": line, "recipient": recipient, "recent": []} for line, recipient in ordered],
-            ["line_number", "recipient"],
-        )
-    )
-    key = sa.tuple_(send_windows.c.line_number, send_windows.c.recipient)
-    query = (
-        sa.select(send_windows.c.line_number, send_windows.c.recipient, send_windows.c.recent)
-        .where(key.in_(ordered))
-        .order_by(send_windows.c.line_number, send_windows.c.recipient)
-    )
-    rows = (await conn.execute(db.for_update(query))).all()
-    return {(row.line_number, row.recipient): [datetime.fromisoformat(moment) for moment in row.recent] for row in rows}
+    touch = db.upsert(
+        send_windows, [{"line_number": line, "recipient": recipient, "recent": []} for line, recipient in ordered],
+        ["line_number", "recipient"], changes={"recent": send_windows.c.recent},
+    ).returning(send_windows.c.line_number, send_windows.c.recipient, send_windows.c.recent)  # fmt: skip
+    rows = (await conn.execute(touch)).all()
+    return {(row.line_number, row.recipient): [_moment(stored) for stored in row.recent] for row in rows}
 
 
 async def save_windows(conn: AsyncConnection, windows: dict[Pair, list[datetime]]) -> None:
@@ -51,7 +58,7 @@ async def save_windows(conn: AsyncConnection, windows: dict[Pair, list[datetime]
         )
         .values(recent=sa.bindparam("pair_recent")),
         [
-            {"pair_line": line, "pair_recipient": recipient, "pair_recent": [moment.isoformat() for moment in moments]}
+            {"pair_line": line, "pair_recipient": recipient, "pair_recent": [_stored(moment) for moment in moments]}
             for (line, recipient), moments in sorted(windows.items())
         ],
     )
