@@ -32,6 +32,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 _TRANSACTION = "linq_transaction"
+# Statements each PostgreSQL connection keeps prepared. asyncpg's default, 100, is fewer than the server's
+# distinct statements (lists of ids of every length among them), and an evicted one costs a round trip and
+# a parse when it comes back: 500 took a tenth off the CPU of a send's request.
+PREPARED_STATEMENTS = 500
 
 
 @dataclass
@@ -135,8 +139,9 @@ class Database:
             _configure_sqlite(self._writer, immediate=True)
         else:
             self._reader = create_async_engine(
-                driver_url, pool_size=pool_size, max_overflow=pool_size, pool_reset_on_return=None
-            )
+                driver_url, pool_size=pool_size, max_overflow=pool_size, pool_reset_on_return=None,
+                connect_args={"prepared_statement_cache_size": PREPARED_STATEMENTS},
+            )  # fmt: skip
             self._writer = self._reader
 
     @asynccontextmanager
