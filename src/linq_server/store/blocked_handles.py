@@ -22,7 +22,7 @@ async def blocked(conn: AsyncConnection, partner_id: str, handles: list[str]) ->
 async def block(db: Database, conn: AsyncConnection, partner_id: str, handle: str, at: datetime) -> None:
     """Block ``handle``; blocking it again keeps the first entry."""
     values = {"partner_id": partner_id, "handle": handle, "reason": None, "blocked_at": at}
-    await conn.execute(db.insert_or_ignore(blocked_handles, [values], ["partner_id", "handle"]))
+    await conn.execute(db.insert_or_ignore(blocked_handles, ["partner_id", "handle"]), [values])
 
 
 async def unblock(conn: AsyncConnection, partner_id: str, handle: str) -> None:

@@ -228,31 +228,31 @@ class Database:
     def upsert(
         self,
         table: sa.Table,
-        values: dict[str, Any] | list[dict[str, Any]],
+        values: dict[str, Any],
         keys: list[str],
         *,
         update: list[str] | None = None,
         changes: dict[str, Any] | None = None,
         where: sa.ColumnElement[bool] | None = None,
     ) -> Any:
-        """INSERT, or UPDATE the row with the same ``keys`` (one atomic statement on both databases); ``values``
-        is one row or several (each row's keys distinct).
+        """INSERT, or UPDATE the row with the same ``keys`` (one atomic statement on both databases).
 
         The update sets the inserted values named in ``update`` (default: every value that is not a key), or
         ``changes`` (expressions may read the existing row), and only when ``where`` holds for the existing
         row: otherwise nothing changes and the rowcount is 0.
         """
         insert = sqlite_insert if self.sqlite else postgresql_insert
-        statement = insert(table).values(values)
+        statement = insert(table).values(**values)
         if changes is None:
-            names = update or (values if isinstance(values, dict) else values[0])
-            changes = {name: statement.excluded[name] for name in names if name not in keys}
+            changes = {name: statement.excluded[name] for name in (update or values) if name not in keys}
         return statement.on_conflict_do_update(index_elements=keys, set_=changes, where=where)
 
-    def insert_or_ignore(self, table: sa.Table, rows: list[dict[str, Any]], keys: list[str]) -> Any:
-        """INSERT rows, skipping any whose ``keys`` already exist (waits for a concurrent insert of the same keys)."""
+    def insert_or_ignore(self, table: sa.Table, keys: list[str]) -> Any:
+        """INSERT, skipping a row whose ``keys`` already exist (waits for a concurrent insert of the same keys).
+
+        Execute it with the rows as parameters: one statement text however many rows (prepared once)."""
         insert = sqlite_insert if self.sqlite else postgresql_insert
-        return insert(table).values(rows).on_conflict_do_nothing(index_elements=keys)
+        return insert(table).on_conflict_do_nothing(index_elements=keys)
 
     async def ping(self) -> bool:
         try:

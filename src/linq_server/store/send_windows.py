@@ -30,19 +30,30 @@ def _stored(moment: datetime) -> int:
 
 
 async def lock_windows(db: Database, conn: AsyncConnection, pairs: list[Pair]) -> dict[Pair, list[datetime]]:
-    """The (line, recipient) pairs' logs, locked until commit, so concurrent sends count exactly: one upsert
-    that creates missing logs empty and locks (and returns) every one.
+    """The (line, recipient) pairs' logs, locked until commit, so concurrent sends count exactly (a pair's
+    first log is created empty, then locked).
 
-    Locks in sorted order, so two transactions sending to overlapping pairs cannot deadlock.
+    Locks in sorted order, so two transactions sending to the same known pairs cannot deadlock.
     """
     ordered = sorted(set(pairs))
     if not ordered:
         return {}
-    touch = db.upsert(
-        send_windows, [{"line_number": line, "recipient": recipient, "recent": []} for line, recipient in ordered],
-        ["line_number", "recipient"], changes={"recent": send_windows.c.recent},
-    ).returning(send_windows.c.line_number, send_windows.c.recipient, send_windows.c.recent)  # fmt: skip
-    rows = (await conn.execute(touch)).all()
+    logs = await _locked(db, conn, ordered)
+    if missing := [pair for pair in ordered if pair not in logs]:
+        rows = [{"line_number": line, "recipient": recipient, "recent": []} for line, recipient in missing]
+        await conn.execute(db.insert_or_ignore(send_windows, ["line_number", "recipient"]), rows)
+        logs |= await _locked(db, conn, missing)
+    return logs
+
+
+async def _locked(db: Database, conn: AsyncConnection, pairs: list[Pair]) -> dict[Pair, list[datetime]]:
+    key = sa.tuple_(send_windows.c.line_number, send_windows.c.recipient)
+    query = (
+        sa.select(send_windows.c.line_number, send_windows.c.recipient, send_windows.c.recent)
+        .where(key.in_(pairs))
+        .order_by(send_windows.c.line_number, send_windows.c.recipient)
+    )
+    rows = await conn.execute(db.for_update(query))
     return {(row.line_number, row.recipient): [_moment(stored) for stored in row.recent] for row in rows}
 
 
