@@ -117,23 +117,31 @@ class MessageDelivery:
                 conn, REPLY_JOB, payloads, delay_seconds=delay, max_attempts=REPLY_JOB_ATTEMPTS
             )
 
+    async def _devices(
+        self, messages: list[MessageRow], handles_of: dict[str, set[str]]
+    ) -> dict[tuple[str, str], Device]:
+        """The devices of each message's partner for the handles ``handles_of[message id]``, by (partner, handle)."""
+        wanted: dict[str, set[str]] = defaultdict(set)
+        for message in messages:
+            wanted[message.partner_id] |= handles_of.get(message.id, set())
+        devices: dict[tuple[str, str], Device] = {}
+        for partner_id, handles in wanted.items():
+            for handle, device in (await devices_of(self.ctx, partner_id, sorted(handles))).items():
+                devices[(partner_id, handle)] = device
+        return devices
+
     async def send(self, jobs: list[Job]) -> BatchResult:
         """``message.send``: the network takes each message, and schedules each recipient's device."""
-        ids = [str(job.payload["message_id"]) for job in jobs]
-        async with self.ctx.db.read() as conn:
-            messages = await store.messages_by_ids(self.ctx.db, conn, ids, lock=False)
-            chats = await self._chats(conn, list(messages.values()))
-        devices: dict[tuple[str, str], Device] = {}
-        for partner_id in {m.partner_id for m in messages.values()}:
-            handles = sorted({p.handle for m in messages.values() if m.partner_id == partner_id
-                              for p in chats[m.chat_id][1] if not p.is_me})  # fmt: skip
-            for handle, device in (await devices_of(self.ctx, partner_id, handles)).items():
-                devices[(partner_id, handle)] = device
+        ids = sorted({str(job.payload["message_id"]) for job in jobs})
 
         async def write(conn: AsyncConnection) -> None:
             batch = _Batch(self.ctx.clock.now())
             locked = await store.messages_by_ids(self.ctx.db, conn, ids, lock=True)
+            chats = await self._chats(conn, list(locked.values()))
             recipients = await recipient_store.recipients_for_messages(conn, list(locked))
+            devices = await self._devices(
+                list(locked.values()), {m_id: {r.handle for r in rows} for m_id, rows in recipients.items()}
+            )
             for message in locked.values():
                 chat, members = chats[message.chat_id]
                 move = transition(message.delivery_status, Report.SENT, message.service, is_group=chat.is_group)
@@ -153,21 +161,16 @@ class MessageDelivery:
         """``message.device``: a recipient's device receives or reads a message."""
         steps = [(str(j.payload["message_id"]), str(j.payload["handle"]), str(j.payload["action"])) for j in jobs]
         ids = sorted({message_id for message_id, _, _ in steps})
-        async with self.ctx.db.read() as conn:
-            messages = await store.messages_by_ids(self.ctx.db, conn, ids, lock=False)
-            chats = await self._chats(conn, list(messages.values()))
-        devices: dict[tuple[str, str], Device] = {}
-        for partner_id in {m.partner_id for m in messages.values()}:
-            handles = sorted(
-                {h for m_id, h, _ in steps if m_id in messages and messages[m_id].partner_id == partner_id}
-            )
-            for handle, device in (await devices_of(self.ctx, partner_id, handles)).items():
-                devices[(partner_id, handle)] = device
 
         async def write(conn: AsyncConnection) -> None:
             batch = _Batch(self.ctx.clock.now())
             locked = await store.messages_by_ids(self.ctx.db, conn, ids, lock=True)
             rows = await recipient_store.recipients_of(self.ctx.db, conn, [(m, h) for m, h, _ in steps], lock=True)
+            chats = await self._chats(conn, list(locked.values()))
+            handles_of: dict[str, set[str]] = defaultdict(set)
+            for message_id, handle, _ in steps:
+                handles_of[message_id].add(handle)
+            devices = await self._devices(list(locked.values()), handles_of)
             for message_id, handle, action in steps:
                 message, recipient = locked.get(message_id), rows.get((message_id, handle))
                 if message is None or recipient is None:

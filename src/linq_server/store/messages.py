@@ -42,8 +42,12 @@ class MessageRow:
     deleted_at: datetime | None
 
 
+# Columns selected in the order of the dataclass fields, so rows become dataclasses positionally (fast).
+_MESSAGE_COLUMNS = [messages.c[name] for name in MessageRow.__slots__]
+
+
 def _message(row: Any) -> MessageRow:
-    return MessageRow(**{name: row._mapping[name] for name in MessageRow.__slots__})
+    return MessageRow(*row)
 
 
 async def next_seq(conn: AsyncConnection, chat_id: str) -> int:
@@ -89,7 +93,7 @@ async def message_of(
     db: Database, conn: AsyncConnection, partner_id: str, message_id: str, *, lock: bool = False
 ) -> MessageRow | None:
     """The partner's message (deleted ones too: callers decide), locked until commit if ``lock``."""
-    query = sa.select(messages).where(messages.c.id == message_id, messages.c.partner_id == partner_id)
+    query = sa.select(*_MESSAGE_COLUMNS).where(messages.c.id == message_id, messages.c.partner_id == partner_id)
     row = (await conn.execute(db.for_update(query) if lock else query)).first()
     return _message(row) if row else None
 
@@ -97,13 +101,13 @@ async def message_of(
 async def messages_by_ids(db: Database, conn: AsyncConnection, ids: list[str], *, lock: bool) -> dict[str, MessageRow]:
     if not ids:
         return {}
-    query = sa.select(messages).where(messages.c.id.in_(ids)).order_by(messages.c.id)
+    query = sa.select(*_MESSAGE_COLUMNS).where(messages.c.id.in_(ids)).order_by(messages.c.id)
     rows = (await conn.execute(db.for_update(query) if lock else query)).all()
     return {row.id: _message(row) for row in rows}
 
 
 async def message_by_key(conn: AsyncConnection, partner_id: str, key: str) -> MessageRow | None:
-    query = sa.select(messages).where(messages.c.partner_id == partner_id, messages.c.idempotency_key == key)
+    query = sa.select(*_MESSAGE_COLUMNS).where(messages.c.partner_id == partner_id, messages.c.idempotency_key == key)
     row = (await conn.execute(query)).first()
     return _message(row) if row else None
 
@@ -112,7 +116,7 @@ async def page_of_messages(
     conn: AsyncConnection, chat_id: str, *, before_seq: int | None, limit: int
 ) -> list[MessageRow]:
     """Newest first: one index range scan on (chat_id, seq), whatever the chat's size."""
-    query = sa.select(messages).where(messages.c.chat_id == chat_id, messages.c.deleted_at.is_(None))
+    query = sa.select(*_MESSAGE_COLUMNS).where(messages.c.chat_id == chat_id, messages.c.deleted_at.is_(None))
     if before_seq is not None:
         query = query.where(messages.c.seq < before_seq)
     rows = (await conn.execute(query.order_by(messages.c.seq.desc()).limit(limit))).all()
@@ -123,7 +127,7 @@ async def page_of_thread(
     conn: AsyncConnection, thread_id: str, *, after_seq: int | None, limit: int, newest_first: bool
 ) -> list[MessageRow]:
     """The originator and its replies, in send order (or reversed), from just past ``after_seq``."""
-    query = sa.select(messages).where(
+    query = sa.select(*_MESSAGE_COLUMNS).where(
         sa.or_(messages.c.thread_id == thread_id, messages.c.id == thread_id), messages.c.deleted_at.is_(None)
     )
     if after_seq is not None:
@@ -187,7 +191,7 @@ async def last_messages(conn: AsyncConnection, chat_ids: list[str]) -> dict[str,
         .group_by(messages.c.chat_id)
         .subquery()
     )
-    query = sa.select(messages).join(
+    query = sa.select(*_MESSAGE_COLUMNS).join(
         newest, sa.and_(messages.c.chat_id == newest.c.chat_id, messages.c.seq == newest.c.seq)
     )
     return {row.chat_id: _message(row) for row in await conn.execute(query)}
@@ -197,5 +201,5 @@ async def messages_in(conn: AsyncConnection, chat_id: str, ids: list[str]) -> di
     """Some messages of one chat by id (deleted ones too: a reply may quote one)."""
     if not ids:
         return {}
-    query = sa.select(messages).where(messages.c.chat_id == chat_id, messages.c.id.in_(ids))
+    query = sa.select(*_MESSAGE_COLUMNS).where(messages.c.chat_id == chat_id, messages.c.id.in_(ids))
     return {row.id: _message(row) for row in await conn.execute(query)}
