@@ -60,10 +60,10 @@ async def test_a_limited_rule_is_counted_in_the_database_whatever_each_process_h
 
 async def test_calls_finding_the_faults_stale_together_read_them_once(db: Database) -> None:
     partner = await make_partner(db)
-    statements: list[str] = []
-    event.listen(db._reader.sync_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
     faults = SandboxFaults(db, ManualClock(), Ticks())
     await faults.put(partner.id, unavailable(), WebhookFaults())
+    statements: list[str] = []
+    event.listen(db._reader.sync_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
     hits = await asyncio.gather(*(faults.for_call(partner.id, "GET", PATH) for _ in range(32)))
     assert all(hit is not None and hit.status == 503 for hit in hits)
     assert len([sql for sql in statements if "sandbox_fault_rules" in sql]) == 1
