@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -15,6 +16,7 @@ from standardwebhooks import Webhook
 from linq_server.config import kept_secret
 
 SECRET_PREFIX = "whsec_"
+OPENED_SECRETS_HELD = 1024
 
 
 def generate_signing_secret() -> str:
@@ -27,6 +29,12 @@ def legacy_signature(secret: str, timestamp: int, body: str) -> str:
     return hmac.new(secret.encode(), f"{timestamp}.{body}".encode(), hashlib.sha256).hexdigest()
 
 
+@functools.lru_cache(maxsize=OPENED_SECRETS_HELD)
+def _signer(secret: str) -> Webhook:
+    """A secret's Standard Webhooks signer (made once: it decodes the secret)."""
+    return Webhook(secret)
+
+
 def signature_headers(
     *, secret: str, event_id: str, event_type: str, subscription_id: str, sent_at: datetime, body: str
 ) -> dict[str, str]:
@@ -36,7 +44,7 @@ def signature_headers(
         "content-type": "application/json",
         "webhook-id": event_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": Webhook(secret).sign(event_id, sent_at, body),
+        "webhook-signature": _signer(secret).sign(event_id, sent_at, body),
         "x-webhook-event": event_type,
         "x-webhook-subscription-id": subscription_id,
         "x-webhook-timestamp": str(timestamp),
@@ -71,12 +79,20 @@ class SecretBox:
     def __init__(self, server_key: str) -> None:
         # Any string works as a server key: it is stretched to Fernet's 32-byte key with SHA-256.
         self._fernet = Fernet(base64.urlsafe_b64encode(hashlib.sha256(server_key.encode()).digest()))
+        # Opened secrets by ciphertext: every delivery needs its subscription's, and decrypting each time
+        # cost a twentieth of the worker. Held in memory only, like the server key itself.
+        self._opened: dict[str, str] = {}
 
     def seal(self, secret: str) -> str:
         return self._fernet.encrypt(secret.encode()).decode()
 
     def open(self, ciphertext: str) -> str:
-        return self._fernet.decrypt(ciphertext.encode()).decode()
+        secret = self._opened.get(ciphertext)
+        if secret is None:
+            if len(self._opened) >= OPENED_SECRETS_HELD:
+                self._opened.clear()
+            secret = self._opened[ciphertext] = self._fernet.decrypt(ciphertext.encode()).decode()
+        return secret
 
 
 def load_server_key(configured: str | None, data_dir: Path) -> str:
