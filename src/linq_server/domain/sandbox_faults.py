@@ -2,10 +2,10 @@
 
 Every API call of a sandbox partner asks whether a fault fires, and every event asks for webhook faults.
 Reading the two tables each time took a fifth of the event loop under load, so each process holds what
-it read for ``FRESH_SECONDS``, and when that lapses one read refreshes it for every call waiting (32 calls
-at once opening 32 connections churned the pool). A change made through this process is seen at once (it
-forgets what it held); other processes sharing the database see it within ``FRESH_SECONDS``. Rules limited by ``times``
-are still counted in the database, so processes share the count exactly.
+it read for ``FRESH_SECONDS``, and when that lapses one read refreshes it for every call waiting (32
+calls at once opening 32 connections churned the pool). A change made through this process is seen at
+once (it forgets what it held); other processes sharing the database see it within ``FRESH_SECONDS``.
+Rules limited by ``times`` are still counted in the database, so processes share the count exactly.
 """
 
 from __future__ import annotations
