@@ -9,7 +9,7 @@ from linq import LinqAPIV3
 from linq_server.domain.partners import generate_api_key
 from tests.support import server as server_processes
 from tests.support.phones import new_phone
-from tests.support.server import ServerProcess
+from tests.support.server import ServerProcess, strict_sdk
 
 
 @pytest.fixture(autouse=True)
@@ -37,5 +37,5 @@ def server(fresh_database_url: str, tmp_path: Path) -> Iterator[ServerProcess]:
 
 @pytest.fixture
 def sdk(server: ServerProcess) -> Iterator[LinqAPIV3]:
-    with LinqAPIV3(api_key=server.api_key, base_url=server.base_url, _strict_response_validation=True) as client:
+    with strict_sdk(server) as client:
         yield client

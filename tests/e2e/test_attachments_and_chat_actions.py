@@ -16,7 +16,7 @@ from linq import APIStatusError, LinqAPIV3
 from linq_server.domain.partners import generate_api_key
 from tests.support.databases import DatabaseFactory
 from tests.support.phones import new_phone
-from tests.support.server import ServerProcess
+from tests.support.server import ServerProcess, strict_sdk
 
 JPEG = b"\xff\xd8\xff\xe0" + os.urandom(256 * 1024) + b"\xff\xd9"
 
@@ -40,7 +40,7 @@ def server(databases: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory)
 
 @pytest.fixture(scope="module")
 def sdk(server: ServerProcess) -> Iterator[LinqAPIV3]:
-    with LinqAPIV3(api_key=server.api_key, base_url=server.base_url, _strict_response_validation=True) as client:
+    with strict_sdk(server) as client:
         yield client
 
 

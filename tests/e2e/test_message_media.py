@@ -22,7 +22,7 @@ from tests.support.databases import DatabaseFactory
 from tests.support.media_host import MediaHost
 from tests.support.phones import new_phone
 from tests.support.receiver import Receiver
-from tests.support.server import ServerProcess
+from tests.support.server import ServerProcess, strict_sdk
 
 JPEG = b"\xff\xd8\xff\xe0" + os.urandom(64 * 1024) + b"\xff\xd9"
 M4A = b"\x00\x00\x00\x20ftypM4A " + os.urandom(32 * 1024)
@@ -60,7 +60,7 @@ def server(
 
 @pytest.fixture(scope="module")
 def sdk(server: ServerProcess) -> Iterator[LinqAPIV3]:
-    with LinqAPIV3(api_key=server.api_key, base_url=server.base_url, _strict_response_validation=True) as client:
+    with strict_sdk(server) as client:
         yield client
 
 

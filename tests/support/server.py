@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+from linq import LinqAPIV3
 
 # Every process started by a test, so the e2e suite can read their logs for unexpected errors afterwards.
 started: list[ServerProcess] = []
@@ -119,3 +120,8 @@ class ServerProcess:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+def strict_sdk(server: ServerProcess) -> LinqAPIV3:
+    """The official client for ``server``, validating every response strictly against the SDK's models."""
+    return LinqAPIV3(api_key=server.api_key, base_url=server.base_url, _strict_response_validation=True)

@@ -19,7 +19,7 @@ from linq_server.domain.errors import InvalidParameterValue, MissingRequiredFiel
 from linq_server.domain.handles import parse_phone_number
 from linq_server.domain.message_media import resolve_media
 from linq_server.domain.message_parts import check_content, check_idempotency_key
-from linq_server.domain.message_sending import SendContext, message_service, replay, send_into
+from linq_server.domain.message_sending import SendContext, message_service, replay
 from linq_server.shapes.chats import handle_json
 from linq_server.store import chats as chat_store
 from linq_server.store import partners as partner_store
@@ -114,7 +114,7 @@ async def send_without_line(
         chat = next((c for c in sendable if c.line_number not in excluded), sendable[0])
         service = await message_service(ctx, chat, recipients, content.preferred_service)
         content = await resolve_media(ctx, partner_id, content, base_url)
-        sent = await send_into(ctx, partner_id, chat.id, content, service, override_optout, trace_id)
+        sent = await ctx.sends.submit(partner_id, chat.id, content, service, override_optout, trace_id)
         async with ctx.db.read() as conn:
             return AutoSent(await chats.load_view(conn, chat), sent.message, created_new_chat=False)
     if not eligible:

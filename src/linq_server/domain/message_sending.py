@@ -135,7 +135,7 @@ async def send_to_chat(
         recipients = active_recipients(members)
         service = await message_service(ctx, chat, recipients, content.preferred_service)
     try:
-        return await send_into(ctx, partner_id, chat_key, content, service, override_optout, trace_id)
+        return await ctx.sends.submit(partner_id, chat_key, content, service, override_optout, trace_id)
     except IntegrityError:
         # The same key committed by a concurrent request into another chat: answer with its message.
         async with ctx.db.read() as conn:
@@ -143,21 +143,6 @@ async def send_to_chat(
             if earlier is None:
                 raise
             return await outbound_of(ctx, conn, earlier)
-
-
-async def send_into(
-    ctx: SendContext,
-    partner_id: str,
-    chat_id: str,
-    content: MessageContent,
-    service: str | None,
-    override_optout: bool,
-    trace_id: str,
-) -> Outbound:
-    """Record ``content`` into the partner's chat under its lock, or replay the message its key already sent.
-
-    ``service`` None sends on the chat's service."""
-    return await ctx.sends.submit(partner_id, chat_id, content, service, override_optout, trace_id)
 
 
 async def outbound_of(ctx: DomainContext, conn: AsyncConnection, message: MessageRow) -> Outbound:

@@ -26,7 +26,7 @@ from linq_server.domain.media_rules import (
 from linq_server.domain.message_errors import VoiceMemoServiceUnsupported
 from linq_server.domain.message_media import attachment_part, attachments_for_send, fetch
 from linq_server.domain.message_parts import MAX_URL_CHARS, MessageContent, is_web_url
-from linq_server.domain.message_sending import SendContext, send_into
+from linq_server.domain.message_sending import SendContext
 from linq_server.store import chats as chat_store
 from linq_server.store.messages import MessageRow
 
@@ -104,7 +104,7 @@ async def send_voice_memo(
     content = MessageContent(
         parts=[audio], attachment_ids=[], effect=None, reply_to=None, preferred_service=None, idempotency_key=None
     )
-    sent = await send_into(ctx, partner_id, chat.id, content, None, override_optout, trace_id)
+    sent = await ctx.sends.submit(partner_id, chat.id, content, None, override_optout, trace_id)
     async with ctx.db.read() as conn:
         view = await load_view(conn, chat)
     return SentVoiceMemo(sent.message, view)
