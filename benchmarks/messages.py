@@ -73,12 +73,15 @@ async def _setup(base: str, key: str, receiver: str, groups: int) -> tuple[list[
     return made[1], made[2]
 
 
-def _row(kind: str, request: str, result: WrkResult, cpu: float, seconds: int) -> list[str]:
-    """A load's row; the CPU is the server's during the load (the worker's share included), per 202."""
+def _row(kind: str, request: str, result: WrkResult, cpu: tuple[float, float], seconds: int) -> list[str]:
+    """A load's row; the server's CPU (the worker's share included) per 202 during the load, and from its start
+    until its webhooks were all in (what a 202 costs in all, whenever the worker does it)."""
+    during, in_all = cpu
     others = result.other + result.errors
+    per_202 = 1000 / max(1, result.accepted)
     return [kind, request, f"{result.rate:,.0f}", f"{result.p50_ms:.1f}", f"{result.p99_ms:.1f}",
             f"{others}" + (f" {result.statuses}" if result.statuses else ""),
-            f"{1000 * cpu / max(1, result.accepted):.2f}", f"{cpu / seconds:.2f}"]  # fmt: skip
+            f"{per_202 * during:.2f}", f"{per_202 * in_all:.2f}", f"{during / seconds:.2f}"]  # fmt: skip
 
 
 async def _idle_latency(base: str, key: str, receiver: str, dms: list[str], count: int) -> dict[str, list[str]]:
@@ -146,11 +149,13 @@ def _linq_server(kind: str, args: argparse.Namespace, receiver: str, folder: Pat
             # Every message sent and delivered before the adds start, so neither load pays for the other.
             expected += len(EVENTS) * sends.accepted
             drained = _drain(receiver, expected)
+            sends_all_cpu = cpu_seconds(server.pid) - cpu
             cpu = cpu_seconds(server.pid)
             adds = run_wrk(base, "POST", group_file, key=key, prefix="/api/partner", pairs=False, seconds=args.seconds)
             adds_cpu = cpu_seconds(server.pid) - cpu
             # The adds' participant.added go out before the idle reading.
             adds_drained = _drain(receiver, expected + adds.accepted)
+            adds_all_cpu = cpu_seconds(server.pid) - cpu
             idle = asyncio.run(_idle_latency(base, key, receiver, dms, args.idle))
     return {
         "sends": sends,
@@ -158,17 +163,24 @@ def _linq_server(kind: str, args: argparse.Namespace, receiver: str, folder: Pat
         "idle": idle,
         "drained": drained,
         "adds_drained": adds_drained,
-        "sends_cpu": sends_cpu,
-        "adds_cpu": adds_cpu,
+        "sends_cpu": (sends_cpu, sends_all_cpu),
+        "adds_cpu": (adds_cpu, adds_all_cpu),
     }
 
 
 def _drain(receiver: str, count: int) -> str:
-    """Wait (≤ 60 s) until the receiver holds ``count`` deliveries; returns the seconds waited."""
+    """Wait (≤ 60 s) until the receiver holds ``count`` deliveries and no more arrive for 0.5 s (wrk does not
+    count the requests still in flight when it stops); returns the seconds until the last one came."""
     started = time.monotonic()
-    while httpx.get(f"{receiver}/count", timeout=30).json() < count and time.monotonic() - started < 60:
-        time.sleep(0.2)
-    return f"{time.monotonic() - started:.1f}"
+    last_change, held = started, -1
+    while time.monotonic() - started < 60:
+        now_held = httpx.get(f"{receiver}/count", timeout=30).json()
+        if now_held != held:
+            last_change, held = time.monotonic(), now_held
+        elif held >= count and time.monotonic() - last_change >= 0.5:
+            break
+        time.sleep(0.1)
+    return f"{last_change - started:.1f}"
 
 
 def main() -> None:
@@ -193,7 +205,7 @@ def main() -> None:
     print_table(
         f"wrk -t2 -c32 -d{args.seconds}s: sends into {DMS} DMs, participant adds into {args.groups} groups "
         f"(load {started_load})",
-        ["database", "request", "202/s", "p50 ms", "p99 ms", "non-202", "CPU ms/202", "cores"],
+        ["database", "request", "202/s", "p50 ms", "p99 ms", "non-202", "CPU ms/202", "in all", "cores"],
         [_row(kind, request, m[key], m[f"{key}_cpu"], args.seconds) for kind, m in measured.items()
          for request, key in (("send", "sends"), ("participant add", "adds"))],
     )  # fmt: skip

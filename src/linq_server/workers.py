@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from linq_server.domain.attachments import PURGE_JOB, purge_bytes
-from linq_server.domain.auto_replies import REPLY_JOB, send_reply
+from linq_server.domain.auto_replies import send_reply
 from linq_server.domain.changes import CHANGE_JOB
 from linq_server.domain.chat_changes import ChatChanges
+from linq_server.domain.device_replies import REPLY_JOB
 from linq_server.domain.devices import DEVICE_JOB
 from linq_server.domain.handle_actions import TYPING_LAPSE_JOB, lapse_typing
 from linq_server.domain.message_delivery import MessageDelivery

@@ -6,11 +6,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from linq.types import Message
 from linq.types.chats import MessageSendResponse
 
 from linq_server.config import Settings
 from linq_server.domain import inbound
+from linq_server.domain.message_sending import SEND_JOB
 from tests.conftest import World, open_world
 from tests.support.messaging import Hooks, new_chat, send
 from tests.support.phones import new_phone
@@ -47,9 +49,10 @@ async def test_sent_delivered_then_read_when_the_recipient_reads(world: World, r
     sent = MessageSendResponse.model_validate(response.json())
     assert sent.chat_id == chat["id"] and sent.message.delivery_status == "queued" and sent.message.sent_at is None
     trace_id = response.headers["x-trace-id"]
+    # The network took it with the 202: sent before any job has run.
+    assert (await status(world, sent.message.id)).delivery_status == "sent"
 
     await hooks.settle()
-    assert (await status(world, sent.message.id)).delivery_status == "sent"
     await hooks.settle(advance=0.05)  # the device's latency (default 20 ms)
     delivered = await status(world, sent.message.id)
     assert delivered.delivery_status == "delivered" and delivered.is_delivered and not delivered.is_read
@@ -147,4 +150,26 @@ async def test_a_group_message_is_delivered_once_and_has_no_read_receipt(world: 
     await hooks.settle(advance=10)
     assert (await status(world, message_id)).delivery_status == "delivered"
     await receiver.wait_for_async(3)
+    assert hooks.types(message_id) == ["message.sent", "message.delivered"]
+
+
+async def test_a_message_an_earlier_version_left_to_its_send_job_is_still_sent(
+    world: World, receiver: Receiver
+) -> None:
+    """Before the network took messages in the accepting transaction, a ``message.send`` job did: an upgrade
+    with such jobs still queued must send their messages."""
+    chat = await new_chat(world, [new_phone(5)])
+    message_id = chat["message"]["id"]
+    async with world.services.db.write() as conn:  # the state an earlier version left behind
+        await conn.execute(sa.text("DELETE FROM jobs WHERE kind = 'message.device'"))
+        await conn.execute(
+            sa.text("UPDATE messages SET delivery_status = 'queued', sent_at = NULL WHERE id = :id"), {"id": message_id}
+        )
+        await world.services.queue.enqueue_many(conn, SEND_JOB, [{"message_id": message_id}])
+    hooks = await Hooks.subscribe(world, receiver)
+    await hooks.settle()
+    assert (await status(world, message_id)).delivery_status == "sent"
+    await hooks.settle(advance=0.05)
+    assert (await status(world, message_id)).delivery_status == "delivered"
+    await receiver.wait_for_async(2)
     assert hooks.types(message_id) == ["message.sent", "message.delivered"]

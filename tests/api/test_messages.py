@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import sqlalchemy as sa
 from linq.types import Message
 
 from linq_server.domain import inbound
+from linq_server.store.schema import webhook_events
 from tests.api.test_errors import assert_envelope
 from tests.conftest import World, make_partner
 from tests.support.messaging import new_chat, send, text
@@ -58,13 +60,14 @@ async def test_the_same_idempotency_key_sends_once(world: World) -> None:
     assert [m["parts"][0]["value"] for m in await listed(world, chat["id"])] == ["once", "Hello"]
     await world.worker.run_until_idle()
     async with world.services.db.read() as conn:
-        import sqlalchemy as sa
-
-        from linq_server.store.schema import webhook_events
-
         query = sa.select(webhook_events.c.data).where(webhook_events.c.event_type == "message.sent")
         sent = [row.data["id"] for row in await conn.execute(query)]
     assert sent.count(responses[0].json()["message"]["id"]) == 1
+    # Delivered since, the key still answers with the original response (api-core §14).
+    first = responses[0].json()
+    assert (await world.http.get(f"/v3/messages/{first['message']['id']}")).json()["delivery_status"] == "delivered"
+    repeated = await send(world, chat["id"], message)
+    assert repeated.status_code == 202 and repeated.json() == first and first["message"]["delivery_status"] == "queued"
 
 
 async def test_a_deleted_message_is_gone_and_its_key_never_resends(world: World) -> None:

@@ -120,8 +120,8 @@ async def test_sign_out_ends_the_session(world: World) -> None:
 
 
 async def test_another_partner_sees_none_of_it(world: World) -> None:
-    chat_id = await group_chat(world)
     await world.subscribe("http://127.0.0.1:9/hook", ["message.sent"])
+    chat_id = await group_chat(world)
     await world.worker.run_until_idle()
     deliveries = await world.http.get("http://testserver/sandbox/deliveries")
     delivery_id = deliveries.json()["deliveries"][0]["id"]

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Protocol
 from linq_server.vocabulary import ChangeKind
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
     from linq_server.domain.device_replies import Reply
 
 SERVICE_ORDER = ("iMessage", "RCS", "SMS")
@@ -33,8 +35,11 @@ class GroupOperation:
 
 
 class Carrier(Protocol):
-    async def reachability(self, partner_id: str, handles: list[str]) -> dict[str, frozenset[str]]:
-        """The services on which each of ``handles`` can receive messages (one look-up for them all)."""
+    async def reachability(
+        self, partner_id: str, handles: list[str], conn: AsyncConnection | None = None
+    ) -> dict[str, frozenset[str]]:
+        """The services on which each of ``handles`` can receive messages (one look-up for them all), read in
+        ``conn``'s transaction when the caller is in one."""
         ...
 
     def default_replies(self, handle: str) -> tuple[Reply, ...]:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from linq_server.carrier.base import SERVICE_ORDER, GroupOperation
 from linq_server.domain.device_replies import Reply, check_replies
@@ -97,9 +98,13 @@ class SandboxCarrier:
     def default_replies(self, handle: str) -> tuple[Reply, ...]:
         return self.file_replies.get(handle, ())
 
-    async def reachability(self, partner_id: str, handles: list[str]) -> dict[str, frozenset[str]]:
-        async with self.db.read() as conn:
-            overrides = await override_store.handle_overrides(conn, partner_id, handles)
+    async def reachability(
+        self, partner_id: str, handles: list[str], conn: AsyncConnection | None = None
+    ) -> dict[str, frozenset[str]]:
+        if conn is None:
+            async with self.db.read() as reading:
+                return await self.reachability(partner_id, handles, reading)
+        overrides = await override_store.handle_overrides(conn, partner_id, handles)
         return {
             handle: frozenset(overrides[handle]["services"]) if handle in overrides
             else self.file_overrides.get(handle) or default_services(handle)

@@ -16,8 +16,6 @@ from linq_server.domain.inbound import receive_message
 from linq_server.store import messages as store
 from linq_server.store.jobs import Job
 
-REPLY_JOB = "device.reply"
-REPLY_JOB_ATTEMPTS = 5
 _REPLY_IDS = uuid.UUID("6f1c7a52-1d0e-4c53-9a43-6a8f0f5b2e11")
 
 log = logging.getLogger("linq_server.sandbox")

@@ -15,6 +15,8 @@ from typing import Any
 from linq_server.domain.errors import InvalidParameterValue
 from linq_server.domain.message_parts import MAX_TEXT_CHARS
 
+REPLY_JOB = "device.reply"
+REPLY_JOB_ATTEMPTS = 5
 MAX_REPLIES = 20
 # Python's re has no time limit: short patterns keep a sandbox's own catastrophic regex small.
 MAX_PATTERN_CHARS = 500

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from linq_server.domain.context import DomainContext
 from linq_server.domain.device_replies import Reply, check_replies
 from linq_server.domain.errors import InvalidParameterValue
@@ -33,10 +35,15 @@ class Device:
     replies: tuple[Reply, ...] = ()
 
 
-async def devices_of(ctx: DomainContext, partner_id: str, handles: list[str]) -> dict[str, Device]:
-    reachable = await ctx.carrier.reachability(partner_id, handles)
-    async with ctx.db.read() as conn:
-        overrides = await handle_store.handle_overrides(conn, partner_id, handles)
+async def devices_of(
+    ctx: DomainContext, partner_id: str, handles: list[str], conn: AsyncConnection | None = None
+) -> dict[str, Device]:
+    """The devices of ``handles``, read in ``conn``'s transaction when the caller is in one."""
+    if conn is None:
+        async with ctx.db.read() as reading:
+            return await devices_of(ctx, partner_id, handles, reading)
+    reachable = await ctx.carrier.reachability(partner_id, handles, conn)
+    overrides = await handle_store.handle_overrides(conn, partner_id, handles)
     devices = {}
     for handle in handles:
         override = overrides.get(handle, {})

@@ -1,11 +1,13 @@
 """The outbound lifecycle on the simulated network, as durable jobs due on the injected clock.
 
-``message.send``: the network takes the message (→ ``message.sent``) and each recipient's device is
-scheduled to receive it after its latency; an offline device waits until it is back. ``message.device``
+``hand_over``: the network takes a message (→ ``message.sent``) in the transaction that accepts it, and
+each recipient's device is scheduled to receive it after its latency; an offline device waits until it
+is back. (The network takes a message at once, so a job in between would only cost a hop.) ``message.device``
 (``deliver`` | ``read``): a device receives (→ ``message.delivered``) or reads (→ ``message.read``) a
 message, or fails to receive it (→ ``message.failed``). Every step locks the message, asks the pure
 transition table what the report changes, and records the change, its webhook and its follow-up jobs
-in the transaction that marks the job done: a re-run after a crash changes nothing twice.
+in the transaction that marks the job done (or that accepts the message): a re-run after a crash changes
+nothing twice.
 
 Groups: one ``message.delivered`` when the first member's device has the message, and no read
 receipts (the spec leaves group receipts open; iMessage shows "Delivered" once, and reads per member
@@ -28,9 +30,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from linq_server.domain.auto_replies import REPLY_JOB, REPLY_JOB_ATTEMPTS
 from linq_server.domain.context import DomainContext
-from linq_server.domain.device_replies import answer_to
+from linq_server.domain.device_replies import REPLY_JOB, REPLY_JOB_ATTEMPTS, answer_to
 from linq_server.domain.devices import DELIVER, DEVICE_JOB, DEVICE_JOB_ATTEMPTS, Device, devices_of
 from linq_server.domain.message_lifecycle import Report, Transition, transition
 from linq_server.domain.service_selection import fallback_service
@@ -118,7 +119,7 @@ class MessageDelivery:
             )
 
     async def _devices(
-        self, messages: list[MessageRow], handles_of: dict[str, set[str]]
+        self, conn: AsyncConnection, messages: list[MessageRow], handles_of: dict[str, set[str]]
     ) -> dict[tuple[str, str], Device]:
         """The devices of each message's partner for the handles ``handles_of[message id]``, by (partner, handle)."""
         wanted: dict[str, set[str]] = defaultdict(set)
@@ -126,12 +127,30 @@ class MessageDelivery:
             wanted[message.partner_id] |= handles_of.get(message.id, set())
         devices: dict[tuple[str, str], Device] = {}
         for partner_id, handles in wanted.items():
-            for handle, device in (await devices_of(self.ctx, partner_id, sorted(handles))).items():
+            for handle, device in (await devices_of(self.ctx, partner_id, sorted(handles), conn)).items():
                 devices[(partner_id, handle)] = device
         return devices
 
+    async def hand_over(
+        self, conn: AsyncConnection, messages: list[MessageRow], chats: dict[str, tuple[ChatRow, list[Participant]]],
+        recipients: dict[str, list[str]],
+    ) -> list[MessageRow]:  # fmt: skip
+        """The network takes messages about to be stored (→ ``message.sent``) and schedules the devices of their
+        ``recipients`` (handles by message id), in ``conn``'s transaction: the one that accepts them. Returns
+        the messages as taken, for the caller to insert."""
+        batch = _Batch(self.ctx.clock.now())
+        devices = await self._devices(conn, messages, {m.id: set(recipients[m.id]) for m in messages})
+        taken = [
+            self._take(batch, message, *chats[message.chat_id], recipients[message.id], devices)
+            for message in messages
+        ]  # fmt: skip
+        batch.messages.clear()  # not stored yet: the caller inserts them as taken
+        await self._finish(conn, batch)
+        return taken
+
     async def send(self, jobs: list[Job]) -> BatchResult:
-        """``message.send``: the network takes each message, and schedules each recipient's device."""
+        """``message.send``: what ``hand_over`` does, for messages that an earlier linq-server accepted and left
+        to this job (an upgrade with such jobs still queued loses none of them)."""
         ids = sorted({str(job.payload["message_id"]) for job in jobs})
 
         async def write(conn: AsyncConnection) -> None:
@@ -139,23 +158,32 @@ class MessageDelivery:
             locked = await store.messages_by_ids(self.ctx.db, conn, ids, lock=True)
             chats = await self._chats(conn, list(locked.values()))
             recipients = await recipient_store.recipients_for_messages(conn, list(locked))
-            devices = await self._devices(
-                list(locked.values()), {m_id: {r.handle for r in rows} for m_id, rows in recipients.items()}
-            )
+            pending = {
+                m_id: [r.handle for r in rows if r.status == recipient_store.PENDING]
+                for m_id, rows in recipients.items()
+            }  # fmt: skip
+            devices = await self._devices(conn, list(locked.values()), {m_id: set(h) for m_id, h in pending.items()})
             for message in locked.values():
-                chat, members = chats[message.chat_id]
-                move = transition(message.delivery_status, Report.SENT, message.service, is_group=chat.is_group)
-                if move is None:
-                    continue
-                message = self._moved(batch, message, chat, members, move)
-                for recipient in recipients[message.id]:
-                    device = devices[(message.partner_id, recipient.handle)]
-                    if recipient.status != recipient_store.PENDING or device.offline:
-                        continue  # an offline device gets it when it is back
-                    self._schedule(batch, message, recipient.handle, DELIVER, device.delivery_ms)
+                self._take(batch, message, *chats[message.chat_id], pending.get(message.id, []), devices)
             await self._finish(conn, batch)
 
         return BatchResult({job.id: FINISHED for job in jobs}, write)
+
+    def _take(
+        self, batch: _Batch, message: MessageRow, chat: ChatRow, members: list[Participant], handles: list[str],
+        devices: dict[tuple[str, str], Device],
+    ) -> MessageRow:  # fmt: skip
+        """The network takes ``message`` (returned as it now stands); each of ``handles``' devices is scheduled
+        to receive it."""
+        move = transition(message.delivery_status, Report.SENT, message.service, is_group=chat.is_group)
+        if move is None:
+            return message
+        message = self._moved(batch, message, chat, members, move)
+        for handle in handles:
+            device = devices[(message.partner_id, handle)]
+            if not device.offline:  # an offline device gets it when it is back
+                self._schedule(batch, message, handle, DELIVER, device.delivery_ms)
+        return message
 
     async def device(self, jobs: list[Job]) -> BatchResult:
         """``message.device``: a recipient's device receives or reads a message."""
@@ -170,7 +198,7 @@ class MessageDelivery:
             handles_of: dict[str, set[str]] = defaultdict(set)
             for message_id, handle, _ in steps:
                 handles_of[message_id].add(handle)
-            devices = await self._devices(list(locked.values()), handles_of)
+            devices = await self._devices(conn, list(locked.values()), handles_of)
             for message_id, handle, action in steps:
                 message, recipient = locked.get(message_id), rows.get((message_id, handle))
                 if message is None or recipient is None:

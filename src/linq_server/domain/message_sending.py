@@ -2,14 +2,15 @@
 rate limit (§17), and the outbox write that hands the message to the network.
 
 Everything happens in one write transaction holding the chat's row lock: the message is numbered in
-acceptance order, counted against each recipient's window exactly, and its ``message.send`` job is
-recorded with it, so a 202 is never lost and a crash never sends twice. Sends into existing chats go
-through the ``SendDesk`` (domain/send_desk.py), which commits concurrent sends together.
+acceptance order, counted against each recipient's window exactly, and handed to the network with its
+``message.sent`` webhook and its devices' jobs, so a 202 is never lost and a crash never sends twice.
+Sends into existing chats go through the ``SendDesk`` (domain/send_desk.py), which commits concurrent
+sends together.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from sqlalchemy.exc import IntegrityError
@@ -35,6 +36,11 @@ class SendLimits(Protocol):
     @property
     def messages_per_minute(self) -> int:
         """Messages per rolling minute per (line, recipient) pair."""
+        ...
+
+    @property
+    def carrier_delay_ms(self) -> int:
+        """How long a device takes to receive a message unless its handle's override says otherwise."""
         ...
 
 
@@ -63,8 +69,8 @@ class SendContext(MediaContext, Protocol):
     def sends(self) -> Sends: ...
 
 
+# Messages accepted by an earlier linq-server wait for the network in this job (domain/message_delivery.py).
 SEND_JOB = "message.send"
-SEND_JOB_ATTEMPTS = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,13 +104,23 @@ async def thread_of(ctx: DomainContext, conn: AsyncConnection, chat: ChatRow, re
 
 
 async def replay(ctx: DomainContext, conn: AsyncConnection, partner_id: str, key: str | None) -> MessageRow | None:
-    """The message an idempotency key already sent, or None; 404/2002 when that message was deleted."""
+    """The message an idempotency key already sent, as its 202 showed it (``as_accepted``), or None; 404/2002
+    when that message was deleted."""
     if key is None:
         return None
     earlier = await store.message_by_key(conn, partner_id, key)
     if earlier is not None and earlier.deleted_at is not None:
         raise MessageNotFound("The message sent with this idempotency key was deleted; it is never resent")
-    return earlier
+    return None if earlier is None else as_accepted(earlier)
+
+
+def as_accepted(message: MessageRow) -> MessageRow:
+    """``message`` as the 202 that accepted it showed it: queued, before the network took it (api-core §6.6).
+    A repeated idempotency key answers with this, "the original response" (§14), whatever happened since."""
+    return replace(
+        message, delivery_status="queued", sent_at=None, delivered_at=None, read_at=None, failed_at=None,
+        error_code=None, error_reason=None, updated_at=message.created_at,
+    )  # fmt: skip
 
 
 def active_recipients(members: list[Participant]) -> list[str]:

@@ -1,6 +1,7 @@
 """Outbound messages checked one at a time and written together: the send gates, the per-pair rate limit
-and the message numbers are decided in memory under the caller's locks, then every message, its
-recipients and its ``message.send`` job go in with a few statements for the whole group.
+and the message numbers are decided in memory under the caller's locks, then every message and its
+recipients go in with a few statements for the whole group, and the network takes them in the same
+transaction (``message.sent`` and the devices' jobs, domain/message_delivery.py).
 
 A send that breaks a rule raises before it changes anything here, so the sends checked before and
 after it are written as if it had never been asked for.
@@ -12,10 +13,9 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from linq_server.domain.message_delivery import MessageDelivery
 from linq_server.domain.message_parts import MessageContent, check_for_chat
 from linq_server.domain.message_sending import (
-    SEND_JOB,
-    SEND_JOB_ATTEMPTS,
     SendContext,
     active_recipients,
     replay,
@@ -36,9 +36,11 @@ class Outbox:
     """The outbound messages of one write transaction, for chats whose rows it holds locked."""
 
     def __init__(
-        self, ctx: SendContext, seqs: dict[str, int], windows: PairWindows, facts: dict[str, GateFacts]
-    ) -> None:
+        self, ctx: SendContext, chats: dict[str, tuple[ChatRow, list[Participant]]], seqs: dict[str, int],
+        windows: PairWindows, facts: dict[str, GateFacts],
+    ) -> None:  # fmt: skip
         self.ctx = ctx
+        self.chats = chats
         self.seqs = seqs
         self.windows = windows
         self.facts = facts
@@ -60,7 +62,7 @@ class Outbox:
             handles = sorted({h for chat, members in chats if chat.partner_id == partner_id
                               for h in active_recipients(members)})  # fmt: skip
             facts[partner_id] = await gate_facts(conn, partner_id, handles)
-        return cls(ctx, seqs, windows, facts)
+        return cls(ctx, {chat.id: (chat, members) for chat, members in chats}, seqs, windows, facts)
 
     async def replay(self, conn: AsyncConnection, partner_id: str, key: str | None) -> MessageRow | None:
         """The message an idempotency key already sent, here or before; 404/2002 when that one was deleted."""
@@ -100,15 +102,16 @@ class Outbox:
         return message
 
     async def write(self, conn: AsyncConnection) -> None:
-        """Record every message added, its recipients and its ``message.send`` job, in ``conn``'s transaction."""
+        """Record every message added and its recipients, and hand them to the network, in ``conn``'s
+        transaction."""
         if not self.messages:
             return
         chat_ids = sorted({message.chat_id for message in self.messages})
         await store.set_message_seqs(conn, {chat_id: self.seqs[chat_id] for chat_id in chat_ids})
-        await store.insert_messages(conn, self.messages)
+        network = MessageDelivery(self.ctx, default_delay_seconds=self.ctx.settings.carrier_delay_ms / 1000)
+        taken = await network.hand_over(conn, self.messages, self.chats, self.recipients)
+        await store.insert_messages(conn, taken)
         await recipient_store.insert_recipients(conn, self.recipients)
         await window_store.save_windows(conn, self.windows.to_save())
-        payloads = [{"message_id": message.id} for message in self.messages]
-        await self.ctx.queue.enqueue_many(conn, SEND_JOB, payloads, max_attempts=SEND_JOB_ATTEMPTS)
         # A message arriving ends the "typing…" bubble on the other side, as on a phone.
         await typing_store.clear(conn, chat_ids)

@@ -2,7 +2,7 @@
 
 While one transaction is committing, the next sends wait together, and one transaction then checks them
 one by one in arrival order and records them all (domain/outbox.py): every send gets its own answer,
-and its 202 only after the transaction holding its message and its ``message.send`` job has committed.
+and its 202 only after the transaction holding its message (handed to the network) has committed.
 A refused send changes nothing, so the others in the group are still recorded, numbered per chat in
 acceptance order and counted exactly against each pair's rate-limit window. The group's chats are
 locked first, then its rate-limit pairs, each in sorted order, so concurrent groups (other processes
