@@ -235,19 +235,19 @@ async def test_the_running_worker_picks_up_new_jobs_without_polling_delay(
 
 
 async def test_a_job_whose_worker_dies_on_its_last_attempt_is_buried(queue: JobQueue) -> None:
-    async with queue.db.write() as conn:
-        job_id = await queue.enqueue(conn, "test", {}, max_attempts=1)
-    async with queue.db.write() as conn:  # the only attempt starts, and its worker dies
-        await store.claim(
-            queue.db, conn, worker_id="dead", limit=1, now=queue.clock.now(), lease=Worker(queue, {}).lease
-        )
-    clock_of(queue).advance(3600)
     ran: list[str] = []
 
     async def handler(job: Job) -> None:
         ran.append(job.id)
 
-    await Worker(queue, {"test": EachJob(handler)}).run_until_idle()
+    survivor = Worker(queue, {"test": EachJob(handler)})
+    await survivor.run_until_idle()  # a worker that was already running (and looked for such jobs then)
+    async with queue.db.write() as conn:
+        job_id = await queue.enqueue(conn, "test", {}, max_attempts=1)
+    async with queue.db.write() as conn:  # the only attempt starts, and its worker dies
+        await store.claim(queue.db, conn, worker_id="dead", limit=1, now=queue.clock.now(), lease=survivor.lease)
+    clock_of(queue).advance(3600)
+    await survivor.run_until_idle()
     row = await job_row(queue, job_id)
     assert ran == [] and row["status"] == "dead" and "stopped" in str(row["last_error"])
 

@@ -47,16 +47,11 @@ async def insert_jobs(
     return ids
 
 
-async def claim(db: Database, conn: AsyncConnection, *, worker_id: str, limit: int, now: datetime,
-                lease: timedelta) -> list[Job]:  # fmt: skip
-    """Lease up to ``limit`` due jobs: queued ones whose time has come, and running ones whose lease lapsed.
-
-    A lapsed job that already had its last attempt (its worker kept dying on it) is buried instead.
-    """
-    lapsed = sa.and_(jobs.c.status == JobStatus.RUNNING, jobs.c.locked_until < now)
+async def bury_lapsed(conn: AsyncConnection, now: datetime) -> None:
+    """Bury the running jobs whose lease lapsed after their last attempt (their worker kept dying on them)."""
     await conn.execute(
         jobs.update()
-        .where(lapsed, jobs.c.attempts >= jobs.c.max_attempts)
+        .where(jobs.c.status == JobStatus.RUNNING, jobs.c.locked_until < now, jobs.c.attempts >= jobs.c.max_attempts)
         .values(
             status=JobStatus.DEAD,
             locked_until=None,
@@ -64,6 +59,13 @@ async def claim(db: Database, conn: AsyncConnection, *, worker_id: str, limit: i
             last_error="its worker stopped during the last attempt",
         )
     )
+
+
+async def claim(db: Database, conn: AsyncConnection, *, worker_id: str, limit: int, now: datetime,
+                lease: timedelta) -> list[Job]:  # fmt: skip
+    """Lease up to ``limit`` due jobs: queued ones whose time has come, and running ones whose lease lapsed
+    with attempts left (``bury_lapsed`` takes care of the others)."""
+    lapsed = sa.and_(jobs.c.status == JobStatus.RUNNING, jobs.c.locked_until < now)
     due = sa.or_(
         sa.and_(jobs.c.status == JobStatus.QUEUED, jobs.c.run_at <= now),
         sa.and_(lapsed, jobs.c.attempts < jobs.c.max_attempts),
