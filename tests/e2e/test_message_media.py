@@ -167,6 +167,45 @@ def test_attachment_ids_that_cannot_be_sent(
     assert_error(foreign, 404, 2003)
 
 
+def test_our_own_download_links_stand_for_their_attachments(
+    server: ServerProcess, sdk: LinqAPIV3, once: LinqAPIV3, stranger: LinqAPIV3, host: MediaHost
+) -> None:
+    """api-core §13.3 P3 and §15.5: a media URL that is one of our download links is its attachment, never
+    read over HTTP (even an http link of a local server), exempt from the 40 parts by URL, and the partner's only."""
+    photo = upload(sdk, "photo.jpg", "image/jpeg", JPEG)
+    link = sdk.attachments.retrieve(photo).download_url
+    assert link is not None and link.startswith("http://")  # not https: only our own link may be
+    chat_id = chat_with(sdk, server, new_phone(1))
+    sent = sdk.chats.messages.send(chat_id, message={"parts": [{"type": "media", "url": link}] * 41})
+    assert [media(part) for part in sent.message.parts] == [(photo, "photo.jpg", "image/jpeg", len(JPEG))] * 41
+    assert sent.message.parts[0].url == link  # type: ignore[union-attr]
+    first = sdk.chats.create(
+        from_=server.phone_numbers[0], to=[new_phone(1)], message={"parts": [{"type": "media", "url": link}]}
+    )
+    assert media(first.chat.message.parts[0])[0] == photo
+    memo = upload(sdk, "memo.m4a", "audio/x-m4a", M4A)
+    memo_link = sdk.attachments.retrieve(memo).download_url
+    assert memo_link is not None
+    assert sdk.chats.send_voicememo(chat_id, voice_memo_url=memo_link).voice_memo.voice_memo.id == memo
+
+    # 41 parts by any other URL are refused before one is read.
+    with pytest.raises(APIStatusError) as too_many:
+        once.chats.messages.send(
+            chat_id, message={"parts": [{"type": "media", "url": host.url("/never/read.jpg")}] * 41}
+        )
+    assert_error(too_many, 400, 1004)
+    # Another partner's link, and a link we did not sign, are refused (404/2003), not read.
+    their_chat = stranger.chats.create(
+        from_=stranger.phone_numbers.list().phone_numbers[0].phone_number, to=[new_phone(1)],
+        message={"parts": [{"type": "text", "value": "hi"}]},
+    ).chat.id  # fmt: skip
+    forged = link.replace("signature=", "signature=x")
+    for client, chat, url in ((stranger, their_chat, link), (once, chat_id, forged)):
+        with pytest.raises(APIStatusError) as refused:
+            client.chats.messages.send(chat, message={"parts": [{"type": "media", "url": url}]})
+        assert_error(refused, 404, 2003)
+
+
 def test_a_send_clears_the_typing_indicator(server: ServerProcess, sdk: LinqAPIV3) -> None:
     chat_id = chat_with(sdk, server, new_phone(1))
     shown = f"http://127.0.0.1:{server.port}/sandbox/chats/{chat_id}/typing"

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from linq.types.supported_content_type import SupportedContentType
 
 from linq_server.domain.attachment_errors import (
+    AttachmentNotFound,
     ContentTypeMismatch,
     FileTooLarge,
     InvalidFileType,
@@ -126,6 +127,22 @@ def test_a_download_signature_names_one_attachment(first: object, second: object
     assert signer.is_download_signature(str(first), signature)
     assert not signer.is_download_signature(str(second), signature) or first == second
     assert not signer.is_download_signature(str(first), forged) or forged == signature
+
+
+@given(st.uuids(), st.text(min_size=1, max_size=40), st.text(max_size=80))
+def test_our_download_links_name_their_attachment_and_nothing_else_does(
+    attachment_id: object, filename: str, other: str
+) -> None:
+    signer = LinkSigner("server key")
+    link = signer.download_url("http://h", str(attachment_id), filename)
+    assert signer.linked_attachment("http://h", link) == str(attachment_id)
+    assert signer.linked_attachment("https://elsewhere", link) is None  # another host's URL is just a URL
+    assert signer.linked_attachment("http://h", f"https://cdn.example/{other}") is None
+    for refused in (link.replace("signature=", "signature=x"), link.split("?")[0], f"{link}&signature=again"):
+        with pytest.raises(AttachmentNotFound):
+            signer.linked_attachment("http://h", refused)
+    with pytest.raises(AttachmentNotFound):
+        LinkSigner("another key").linked_attachment("http://h", link)
 
 
 @pytest.mark.parametrize(

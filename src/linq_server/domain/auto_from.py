@@ -17,8 +17,8 @@ from linq_server.domain import chats
 from linq_server.domain.chat_views import ChatView
 from linq_server.domain.errors import InvalidParameterValue, MissingRequiredField, NoEligibleLine
 from linq_server.domain.handles import parse_phone_number
-from linq_server.domain.message_media import resolve_media
-from linq_server.domain.message_parts import check_content, check_idempotency_key
+from linq_server.domain.message_media import check_outbound_content, resolve_media
+from linq_server.domain.message_parts import check_idempotency_key
 from linq_server.domain.message_sending import SendContext, message_service, replay
 from linq_server.shapes.chats import handle_json
 from linq_server.store import chats as chat_store
@@ -94,7 +94,7 @@ async def send_without_line(
     """Pick the chat (reuse or new) and send ``message`` into it exactly once."""
     if idempotency_key is not None:
         message = {**message, "idempotency_key": check_idempotency_key(idempotency_key)}
-    content = check_content(message)
+    content = check_outbound_content(ctx, message, base_url)
     continuation = _check_continuation(continuation_message)
     recipients = chats.recipients_of(to)
     excluded = {parse_phone_number(number) for number in exclude_from or []}

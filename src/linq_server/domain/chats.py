@@ -26,8 +26,8 @@ from linq_server.domain.errors import (
 )
 from linq_server.domain.handles import parse_handle, parse_phone_number
 from linq_server.domain.ids import parse_id
-from linq_server.domain.message_media import resolve_media
-from linq_server.domain.message_parts import check_content, check_first_message, is_web_url
+from linq_server.domain.message_media import check_outbound_content, resolve_media
+from linq_server.domain.message_parts import check_first_message, is_web_url
 from linq_server.domain.message_sending import SendContext, replay
 from linq_server.domain.outbox import Outbox
 from linq_server.domain.send_gates import check_line_eligible
@@ -105,7 +105,7 @@ async def create_chat(
     recipients = recipients_of(to)
     if line_number in recipients:
         raise InvalidParameterValue("A chat cannot include its own line in to")
-    content = check_content(message)
+    content = check_outbound_content(ctx, message, base_url)
     async with ctx.db.read() as conn:
         line = await partner_store.line_by_number(conn, line_number)
     if line is None or line.partner_id != partner_id:

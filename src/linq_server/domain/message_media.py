@@ -19,7 +19,7 @@ from linq_server.domain.context import DomainContext
 from linq_server.domain.errors import InvalidParameterValue, LinqError
 from linq_server.domain.ids import parse_id
 from linq_server.domain.media_rules import MAX_URL_MEDIA_BYTES, check_url_media_size, fetched_type, url_media_too_large
-from linq_server.domain.message_parts import MessageContent
+from linq_server.domain.message_parts import MessageContent, check_content
 from linq_server.domain.signed_links import LinkSigner
 from linq_server.media_fetch import Fetched, FetchFailed, FetchRefused, FetchTooLarge
 from linq_server.store import attachments as attachment_store
@@ -41,6 +41,25 @@ class MediaContext(DomainContext, Protocol):
 
     @property
     def fetcher(self) -> MediaProbe: ...
+
+
+def check_outbound_content(ctx: MediaContext, raw: object, base_url: str) -> MessageContent:
+    """``check_content`` for a message the partner sends, where a media part whose ``url`` is one of our own
+    download links (under ``base_url``) stands for its attachment, as a part by ``attachment_id`` would: it
+    must be the partner's (404/2003 otherwise, as for a link we did not sign), it is not read over HTTP,
+    and it does not count among the 40 parts by URL (api-core §13.3 P3, §15.5)."""
+    if isinstance(raw, dict) and isinstance(raw.get("parts"), list):
+        raw = {**raw, "parts": [_by_own_link(ctx, base_url, part) for part in raw["parts"]]}
+    return check_content(raw)
+
+
+def _by_own_link(ctx: MediaContext, base_url: str, part: object) -> object:
+    if not isinstance(part, dict) or part.get("type") != "media" or not isinstance(part.get("url"), str):
+        return part
+    attachment_id = ctx.links.linked_attachment(base_url, part["url"])
+    if attachment_id is None:
+        return part
+    return {key: value for key, value in part.items() if key != "url"} | {"attachment_id": attachment_id}
 
 
 async def attachments_for_send(ctx: MediaContext, partner_id: str, attachment_ids: list[str]) -> dict[str, Attachment]:

@@ -20,8 +20,8 @@ from linq_server.domain.context import DomainContext
 from linq_server.domain.errors import ChatNotFound, InvalidParameterValue
 from linq_server.domain.ids import parse_id
 from linq_server.domain.message_errors import MessageNotFound
-from linq_server.domain.message_media import MediaContext, resolve_media
-from linq_server.domain.message_parts import MessageContent, check_content
+from linq_server.domain.message_media import MediaContext, check_outbound_content, resolve_media
+from linq_server.domain.message_parts import MessageContent
 from linq_server.shapes.chats import handle_json
 from linq_server.store import chats as chat_store
 from linq_server.store import messages as store
@@ -139,7 +139,7 @@ async def send_to_chat(
 ) -> Outbound:
     """``POST /v3/chats/{chatId}/messages``: check the content and its media, then record the message (or
     replay it). ``base_url`` starts the download links of attached files."""
-    content = await resolve_media(ctx, partner_id, check_content(raw_message), base_url)
+    content = await resolve_media(ctx, partner_id, check_outbound_content(ctx, raw_message, base_url), base_url)
     chat_key = parse_id(chat_id, ChatNotFound)
     service = None  # the chat's, unless another is asked for (then it costs a look at the recipients first)
     if content.preferred_service is not None:

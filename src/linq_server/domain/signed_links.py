@@ -10,9 +10,9 @@ import base64
 import hashlib
 import hmac
 from datetime import UTC, datetime
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
-from linq_server.domain.attachment_errors import UploadLinkRefused
+from linq_server.domain.attachment_errors import AttachmentNotFound, UploadLinkRefused
 
 UPLOAD_PATH = "/files/uploads"
 DOWNLOAD_PATH = "/files/attachments"
@@ -46,6 +46,19 @@ class LinkSigner:
 
     def is_download_signature(self, attachment_id: str, signature: str) -> bool:
         return _same(signature, self._sign("download", attachment_id))
+
+    def linked_attachment(self, base_url: str, url: str) -> str | None:
+        """The attachment a URL downloads when it is one of this server's download links (under ``base_url``),
+        else None; 404/2003 for a link into our files that we did not sign (api-core §15.5: a foreign CDN URL
+        is rejected before sending)."""
+        prefix = f"{base_url}{DOWNLOAD_PATH}/"
+        if not url.startswith(prefix):
+            return None
+        attachment_id = url[len(prefix) :].split("/", 1)[0]
+        signatures = parse_qs(urlsplit(url).query).get("signature", [])
+        if len(signatures) != 1 or not self.is_download_signature(attachment_id, signatures[0]):
+            raise AttachmentNotFound("Attachment not found: the download link is not one of this server's")
+        return attachment_id
 
 
 def _same(given: str, expected: str) -> bool:

@@ -91,7 +91,11 @@ async def send_voice_memo(
     trace_id: str,
     base_url: str,
 ) -> SentVoiceMemo:
-    """Check the source, the chat (404/2001) and its service, then the audio, and send it as a message."""
+    """Check the source, the chat (404/2001) and its service, then the audio, and send it as a message.
+    A ``voice_memo_url`` that is one of our download links stands for its attachment."""
+    if isinstance(voice_memo_url, str) and attachment_id is None:
+        linked = ctx.links.linked_attachment(base_url, voice_memo_url)
+        voice_memo_url, attachment_id = (None, linked) if linked is not None else (voice_memo_url, None)
     check_source(voice_memo_url, attachment_id)
     chat_key = parse_id(chat_id, ChatNotFound)
     async with ctx.db.read() as conn:
