@@ -35,7 +35,7 @@ def build_worker(services: Services, concurrency: int | None = None) -> Worker:
     async def lapse(job: Job) -> None:
         await lapse_typing(services, job)
 
-    delivery = MessageDelivery(services, default_delay_seconds=settings.carrier_delay_ms / 1000)
+    delivery = MessageDelivery(services)
     return Worker(
         services.queue,
         {

@@ -30,10 +30,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from linq_server.domain.context import DomainContext
 from linq_server.domain.device_replies import REPLY_JOB, REPLY_JOB_ATTEMPTS, answer_to
 from linq_server.domain.devices import DELIVER, DEVICE_JOB, DEVICE_JOB_ATTEMPTS, Device, devices_of
 from linq_server.domain.message_lifecycle import Report, Transition, transition
+from linq_server.domain.message_sending import SendContext
 from linq_server.domain.service_selection import fallback_service
 from linq_server.jobs.handlers import FINISHED, BatchResult
 from linq_server.shapes.chats import handle_json, health_json
@@ -66,11 +66,12 @@ class _Batch:
 
 
 class MessageDelivery:
-    """Handlers of ``message.send`` and ``message.device``."""
+    """The hand-over of new messages to the network, and the handlers of ``message.send`` and ``message.device``.
+    A device without a latency of its own receives after ``carrier_delay_ms``."""
 
-    def __init__(self, ctx: DomainContext, default_delay_seconds: float) -> None:
+    def __init__(self, ctx: SendContext) -> None:
         self.ctx = ctx
-        self.default_delay = default_delay_seconds
+        self.default_delay = ctx.settings.carrier_delay_ms / 1000
 
     async def _chats(
         self, conn: AsyncConnection, messages: list[MessageRow]

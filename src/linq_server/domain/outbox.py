@@ -108,7 +108,7 @@ class Outbox:
             return
         chat_ids = sorted({message.chat_id for message in self.messages})
         await store.set_message_seqs(conn, {chat_id: self.seqs[chat_id] for chat_id in chat_ids})
-        network = MessageDelivery(self.ctx, default_delay_seconds=self.ctx.settings.carrier_delay_ms / 1000)
+        network = MessageDelivery(self.ctx)
         taken = await network.hand_over(conn, self.messages, self.chats, self.recipients)
         await store.insert_messages(conn, taken)
         await recipient_store.insert_recipients(conn, self.recipients)
