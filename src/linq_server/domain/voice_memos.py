@@ -95,7 +95,8 @@ async def send_voice_memo(
     A ``voice_memo_url`` that is one of our download links stands for its attachment."""
     if isinstance(voice_memo_url, str) and attachment_id is None:
         linked = ctx.links.linked_attachment(base_url, voice_memo_url)
-        voice_memo_url, attachment_id = (None, linked) if linked is not None else (voice_memo_url, None)
+        if linked is not None:
+            voice_memo_url, attachment_id = None, linked
     check_source(voice_memo_url, attachment_id)
     chat_key = parse_id(chat_id, ChatNotFound)
     async with ctx.db.read() as conn:
