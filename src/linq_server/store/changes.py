@@ -43,12 +43,19 @@ async def insert_changes(conn: AsyncConnection, changes: list[Change]) -> None:
 
 async def queued_changes(conn: AsyncConnection, chat_ids: list[str]) -> dict[str, list[Change]]:
     found: dict[str, list[Change]] = {chat_id: [] for chat_id in chat_ids}
-    query = sa.select(*_CHANGE_COLUMNS).where(
-        chat_changes.c.chat_id.in_(chat_ids), chat_changes.c.status == ChangeStatus.QUEUED
-    )
-    for row in await conn.execute(query.order_by(chat_changes.c.requested_at)):
+    for row in await conn.execute(_QUEUED_CHANGES, {"chat_ids": chat_ids}):
         found[row.chat_id].append(_change(row))
     return found
+
+
+_QUEUED_CHANGES = (
+    sa.select(*_CHANGE_COLUMNS)
+    .where(
+        chat_changes.c.chat_id.in_(sa.bindparam("chat_ids", expanding=True)),
+        chat_changes.c.status == ChangeStatus.QUEUED,
+    )
+    .order_by(chat_changes.c.requested_at)
+)
 
 
 async def changes_by_ids(db: Database, conn: AsyncConnection, change_ids: list[str], *, lock: bool) -> list[Change]:

@@ -19,7 +19,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import aiosqlite
 import asyncpg
@@ -44,6 +44,9 @@ class _Transaction:
 
     after_commit: list[Callable[[], None]] = field(default_factory=list)
     notified: set[str] = field(default_factory=set)
+
+
+_Statement = TypeVar("_Statement")
 
 
 def _transaction(connection: AsyncConnection) -> _Transaction:
@@ -124,6 +127,7 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
         self.sqlite = is_sqlite(url)
+        self._built: dict[Callable[[Database], object], object] = {}
         driver_url = async_url(url)
         if self.sqlite:
             ensure_sqlite_folder(url)
@@ -213,6 +217,17 @@ class Database:
                 sa.text("SELECT pg_notify(:channel, :body)"),
                 {"channel": channel, "body": payload},
             )
+
+    def built(self, make: Callable[[Database], _Statement]) -> _Statement:
+        """The statement ``make`` builds for this database, built on first use and kept.
+
+        Hot statements are built once with bind parameters: building one and computing its cache key on
+        every call cost more CPU than running it (the job claim: 0.51 ms a call built each time, 0.17 ms
+        built once, on PostgreSQL)."""
+        statement = self._built.get(make)
+        if statement is None:
+            statement = self._built[make] = make(self)
+        return cast(_Statement, statement)
 
     def for_update(self, statement: sa.Select[Any], of: sa.Table | None = None) -> sa.Select[Any]:
         """Lock the selected rows (of ``of`` only, in a join) until commit (PostgreSQL).

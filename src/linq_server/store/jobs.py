@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from linq_server.store.database import Database
-from linq_server.store.schema import jobs
+from linq_server.store.schema import Timestamp, jobs
 from linq_server.vocabulary import JobStatus
 
 
@@ -39,11 +39,19 @@ async def insert_jobs(
     await conn.execute(
         jobs.insert(),
         [
-            {"id": job_id, "kind": kind, "payload": payload, "status": JobStatus.QUEUED, "run_at": run_at,
-             "attempts": 0, "max_attempts": max_attempts, "created_at": now}
+            {
+                "id": job_id,
+                "kind": kind,
+                "payload": payload,
+                "status": JobStatus.QUEUED,
+                "run_at": run_at,
+                "attempts": 0,
+                "max_attempts": max_attempts,
+                "created_at": now,
+            }
             for job_id, payload in zip(ids, payloads, strict=True)
         ],
-    )  # fmt: skip
+    )
     return ids
 
 
@@ -65,20 +73,31 @@ async def claim(db: Database, conn: AsyncConnection, *, worker_id: str, limit: i
                 lease: timedelta) -> list[Job]:  # fmt: skip
     """Lease up to ``limit`` due jobs: queued ones whose time has come, and running ones whose lease lapsed
     with attempts left (``bury_lapsed`` takes care of the others)."""
+    parameters = {"now": now, "limit": limit, "worker_id": worker_id, "until": now + lease}
+    rows = await conn.execute(db.built(_claim), parameters)
+    return [Job(r.id, r.kind, r.payload, r.attempts, r.max_attempts, r.created_at) for r in rows]
+
+
+def _claim(db: Database) -> sa.Update:
+    now = sa.bindparam("now", type_=Timestamp())
     lapsed = sa.and_(jobs.c.status == JobStatus.RUNNING, jobs.c.locked_until < now)
     due = sa.or_(
         sa.and_(jobs.c.status == JobStatus.QUEUED, jobs.c.run_at <= now),
         sa.and_(lapsed, jobs.c.attempts < jobs.c.max_attempts),
     )
+    limit = sa.bindparam("limit", type_=sa.Integer())
     candidates = db.skip_locked(sa.select(jobs.c.id).where(due).order_by(jobs.c.run_at).limit(limit))
-    statement = (
+    return (
         jobs.update()
         .where(jobs.c.id.in_(candidates.scalar_subquery()))
-        .values(status=JobStatus.RUNNING, locked_by=worker_id, locked_until=now + lease, attempts=jobs.c.attempts + 1)
+        .values(
+            status=JobStatus.RUNNING,
+            locked_by=sa.bindparam("worker_id"),
+            locked_until=sa.bindparam("until"),
+            attempts=jobs.c.attempts + 1,
+        )
         .returning(jobs.c.id, jobs.c.kind, jobs.c.payload, jobs.c.attempts, jobs.c.max_attempts, jobs.c.created_at)
     )
-    rows = await conn.execute(statement)
-    return [Job(r.id, r.kind, r.payload, r.attempts, r.max_attempts, r.created_at) for r in rows]
 
 
 async def next_due_at(conn: AsyncConnection) -> datetime | None:
@@ -95,11 +114,18 @@ def _mine(job_id: str, worker_id: str) -> sa.ColumnElement[bool]:
 
 async def mark_done(conn: AsyncConnection, job_ids: list[str], worker_id: str, now: datetime) -> None:
     """Finish jobs; ``locked_by`` is kept as the record of which worker ran them."""
-    await conn.execute(
-        jobs.update()
-        .where(jobs.c.id.in_(job_ids), jobs.c.locked_by == worker_id, jobs.c.status == JobStatus.RUNNING)
-        .values(status=JobStatus.DONE, locked_until=None, finished_at=now)
+    await conn.execute(_MARK_DONE, {"ids": job_ids, "worker_id": worker_id, "now": now})
+
+
+_MARK_DONE = (
+    jobs.update()
+    .where(
+        jobs.c.id.in_(sa.bindparam("ids", expanding=True)),
+        jobs.c.locked_by == sa.bindparam("worker_id"),
+        jobs.c.status == JobStatus.RUNNING,
     )
+    .values(status=JobStatus.DONE, locked_until=None, finished_at=sa.bindparam("now", type_=Timestamp()))
+)
 
 
 async def mark_retry(

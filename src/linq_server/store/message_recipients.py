@@ -39,10 +39,14 @@ async def recipients_for_messages(conn: AsyncConnection, message_ids: list[str])
     """Each message's recipient rows, by message id, in one query."""
     found: dict[str, list[Recipient]] = {message_id: [] for message_id in message_ids}
     if message_ids:
-        query = sa.select(message_recipients).where(message_recipients.c.message_id.in_(message_ids))
-        for row in (await conn.execute(query)).all():
+        for row in (await conn.execute(_RECIPIENTS_FOR_MESSAGES, {"ids": message_ids})).all():
             found[row.message_id].append(Recipient(**row._mapping))
     return found
+
+
+_RECIPIENTS_FOR_MESSAGES = sa.select(message_recipients).where(
+    message_recipients.c.message_id.in_(sa.bindparam("ids", expanding=True))
+)
 
 
 async def recipients_of(
@@ -51,11 +55,17 @@ async def recipients_of(
     """The (message id, handle) rows asked for, locked until commit if ``lock``."""
     if not keys:
         return {}
-    query = sa.select(message_recipients).where(
-        sa.tuple_(message_recipients.c.message_id, message_recipients.c.handle).in_(keys)
-    )
-    rows = (await conn.execute(db.for_update(query) if lock else query)).all()
+    rows = (await conn.execute(db.built(_locked_recipients if lock else _recipients), {"keys": keys})).all()
     return {(row.message_id, row.handle): Recipient(**row._mapping) for row in rows}
+
+
+def _recipients(db: Database) -> sa.Select[Any]:
+    keys = sa.tuple_(message_recipients.c.message_id, message_recipients.c.handle)
+    return sa.select(message_recipients).where(keys.in_(sa.bindparam("keys", expanding=True)))
+
+
+def _locked_recipients(db: Database) -> sa.Select[Any]:
+    return db.for_update(_recipients(db))
 
 
 async def update_recipients(conn: AsyncConnection, updates: list[tuple[tuple[str, str], dict[str, Any]]]) -> None:

@@ -101,9 +101,20 @@ async def message_of(
 async def messages_by_ids(db: Database, conn: AsyncConnection, ids: list[str], *, lock: bool) -> dict[str, MessageRow]:
     if not ids:
         return {}
-    query = sa.select(*_MESSAGE_COLUMNS).where(messages.c.id.in_(ids)).order_by(messages.c.id)
-    rows = (await conn.execute(db.for_update(query) if lock else query)).all()
+    rows = (await conn.execute(db.built(_locked_messages if lock else _messages), {"ids": ids})).all()
     return {row.id: _message(row) for row in rows}
+
+
+def _messages(db: Database) -> sa.Select[Any]:
+    return (
+        sa.select(*_MESSAGE_COLUMNS)
+        .where(messages.c.id.in_(sa.bindparam("ids", expanding=True)))
+        .order_by(messages.c.id)
+    )
+
+
+def _locked_messages(db: Database) -> sa.Select[Any]:
+    return db.for_update(_messages(db))
 
 
 async def message_by_key(conn: AsyncConnection, partner_id: str, key: str) -> MessageRow | None:

@@ -42,15 +42,17 @@ async def participants_of(conn: AsyncConnection, chat_ids: list[str]) -> dict[st
     found: dict[str, list[Participant]] = {chat_id: [] for chat_id in chat_ids}
     if not chat_ids:
         return found
-    query = (
-        sa.select(*_PARTICIPANT_COLUMNS)
-        .where(chat_participants.c.chat_id.in_(chat_ids))
-        .order_by(chat_participants.c.chat_id, chat_participants.c.is_me.desc(), chat_participants.c.joined_at,
-                  chat_participants.c.handle)
-    )  # fmt: skip
-    for row in await conn.execute(query):
+    for row in await conn.execute(_PARTICIPANTS_OF, {"chat_ids": chat_ids}):
         found[row.chat_id].append(_participant(row))
     return found
+
+
+_PARTICIPANTS_OF = (
+    sa.select(*_PARTICIPANT_COLUMNS)
+    .where(chat_participants.c.chat_id.in_(sa.bindparam("chat_ids", expanding=True)))
+    .order_by(chat_participants.c.chat_id, chat_participants.c.is_me.desc(), chat_participants.c.joined_at,
+              chat_participants.c.handle)
+)  # fmt: skip
 
 
 async def update_participants(conn: AsyncConnection, participants: list[Participant]) -> None:

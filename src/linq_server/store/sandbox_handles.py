@@ -21,10 +21,14 @@ async def handle_override(conn: AsyncConnection, partner_id: str, handle: str) -
 
 
 async def handle_overrides(conn: AsyncConnection, partner_id: str, handles: list[str]) -> dict[str, dict[str, Any]]:
-    query = sandbox_handles.select().where(
-        sandbox_handles.c.partner_id == partner_id, sandbox_handles.c.handle.in_(handles)
-    )
-    return {row["handle"]: dict(row) for row in (await conn.execute(query)).mappings()}
+    found = await conn.execute(_HANDLE_OVERRIDES, {"partner_id": partner_id, "handles": handles})
+    return {row["handle"]: dict(row) for row in found.mappings()}
+
+
+_HANDLE_OVERRIDES = sandbox_handles.select().where(
+    sandbox_handles.c.partner_id == sa.bindparam("partner_id"),
+    sandbox_handles.c.handle.in_(sa.bindparam("handles", expanding=True)),
+)
 
 
 async def overridden_handles(conn: AsyncConnection, partner_id: str) -> list[str]:

@@ -101,11 +101,16 @@ async def subscription_of(
 
 
 async def subscriptions_of(conn: AsyncConnection, partner_id: str, *, active_only: bool = False) -> list[Subscription]:
-    query = webhook_subscriptions.select().where(webhook_subscriptions.c.partner_id == partner_id)
-    if active_only:
-        query = query.where(webhook_subscriptions.c.is_active.is_(True))
-    query = query.order_by(webhook_subscriptions.c.created_at, webhook_subscriptions.c.id)
-    return [_subscription(row) for row in await conn.execute(query)]
+    query = _ACTIVE_SUBSCRIPTIONS_OF if active_only else _SUBSCRIPTIONS_OF
+    return [_subscription(row) for row in await conn.execute(query, {"partner_id": partner_id})]
+
+
+_SUBSCRIPTIONS_OF = (
+    webhook_subscriptions.select()
+    .where(webhook_subscriptions.c.partner_id == sa.bindparam("partner_id"))
+    .order_by(webhook_subscriptions.c.created_at, webhook_subscriptions.c.id)
+)
+_ACTIVE_SUBSCRIPTIONS_OF = _SUBSCRIPTIONS_OF.where(webhook_subscriptions.c.is_active.is_(True))
 
 
 async def recent_events(
@@ -149,22 +154,24 @@ class Attempt:
     request_headers: dict[str, str] | None = None
 
 
+_DELIVERIES_FOR = (
+    sa.select(
+        webhook_deliveries,
+        webhook_events.c.event_type,
+        *[column.label(f"sub_{column.name}") for column in webhook_subscriptions.c],
+    )
+    .join(webhook_events, webhook_events.c.id == webhook_deliveries.c.event_id)
+    .outerjoin(webhook_subscriptions, webhook_subscriptions.c.id == webhook_deliveries.c.subscription_id)
+    .where(webhook_deliveries.c.id.in_(sa.bindparam("ids", expanding=True)))
+)
+
+
 async def deliveries_for(
     conn: AsyncConnection, delivery_ids: list[str]
 ) -> dict[str, tuple[Delivery, Subscription | None]]:
     """Deliveries with their event type and subscription (None once the subscription is deleted)."""
-    query = (
-        sa.select(
-            webhook_deliveries,
-            webhook_events.c.event_type,
-            *[column.label(f"sub_{column.name}") for column in webhook_subscriptions.c],
-        )
-        .join(webhook_events, webhook_events.c.id == webhook_deliveries.c.event_id)
-        .outerjoin(webhook_subscriptions, webhook_subscriptions.c.id == webhook_deliveries.c.subscription_id)
-        .where(webhook_deliveries.c.id.in_(delivery_ids))
-    )
     found: dict[str, tuple[Delivery, Subscription | None]] = {}
-    for row in (await conn.execute(query)).mappings():
+    for row in (await conn.execute(_DELIVERIES_FOR, {"ids": delivery_ids})).mappings():
         delivery = Delivery(
             id=row["id"], event_id=row["event_id"], event_type=row["event_type"],
             subscription_id=row["subscription_id"], body=row["body"], status=WebhookDeliveryStatus(row["status"]),
@@ -176,6 +183,13 @@ async def deliveries_for(
             subscription = Subscription(**fields)
         found[delivery.id] = (delivery, subscription)
     return found
+
+
+_RECORD_OUTCOME = (
+    webhook_deliveries.update()
+    .where(webhook_deliveries.c.id == sa.bindparam("delivery"))
+    .values(status=sa.bindparam("outcome"), attempts=sa.bindparam("count"), finished_at=sa.bindparam("finished"))
+)
 
 
 async def record_attempts(conn: AsyncConnection, attempts: list[Attempt]) -> None:
@@ -194,9 +208,7 @@ async def record_attempts(conn: AsyncConnection, attempts: list[Attempt]) -> Non
         ],
     )  # fmt: skip
     await conn.execute(
-        webhook_deliveries.update()
-        .where(webhook_deliveries.c.id == sa.bindparam("delivery"))
-        .values(status=sa.bindparam("outcome"), attempts=sa.bindparam("count"), finished_at=sa.bindparam("finished")),
+        _RECORD_OUTCOME,
         [
             {"delivery": a.delivery_id, "outcome": a.outcome, "count": a.attempt, "finished": a.finished_at}
             for a in attempts
