@@ -13,10 +13,13 @@ from linq_server.store.schema import blocked_handles
 
 async def blocked(conn: AsyncConnection, partner_id: str, handles: list[str]) -> set[str]:
     """Which of ``handles`` the partner blocked."""
-    query = sa.select(blocked_handles.c.handle).where(
-        blocked_handles.c.partner_id == partner_id, blocked_handles.c.handle.in_(handles)
-    )
-    return set((await conn.execute(query)).scalars())
+    return set((await conn.execute(_BLOCKED, {"partner_id": partner_id, "handles": handles})).scalars())
+
+
+_BLOCKED = sa.select(blocked_handles.c.handle).where(
+    blocked_handles.c.partner_id == sa.bindparam("partner_id"),
+    blocked_handles.c.handle.in_(sa.bindparam("handles", expanding=True)),
+)
 
 
 async def block(db: Database, conn: AsyncConnection, partner_id: str, handle: str, at: datetime) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -75,15 +76,20 @@ async def update_recipients(conn: AsyncConnection, updates: list[tuple[tuple[str
         row = {"key_message": message_id, "key_handle": handle, **{f"set_{n}": v for n, v in values.items()}}
         alike.setdefault(tuple(sorted(values)), []).append(row)
     for names, rows in alike.items():
-        statement = (
-            message_recipients.update()
-            .where(
-                message_recipients.c.message_id == sa.bindparam("key_message"),
-                message_recipients.c.handle == sa.bindparam("key_handle"),
-            )
-            .values({name: sa.bindparam(f"set_{name}") for name in names})
+        await conn.execute(_update_recipients(names), rows)
+
+
+@functools.cache
+def _update_recipients(names: tuple[str, ...]) -> sa.Update:
+    """The update of these columns, built once per set of columns."""
+    return (
+        message_recipients.update()
+        .where(
+            message_recipients.c.message_id == sa.bindparam("key_message"),
+            message_recipients.c.handle == sa.bindparam("key_handle"),
         )
-        await conn.execute(statement, rows)
+        .values({name: sa.bindparam(f"set_{name}") for name in names})
+    )
 
 
 async def waiting_for(conn: AsyncConnection, partner_id: str, handle: str) -> list[str]:

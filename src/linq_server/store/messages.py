@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -63,18 +64,25 @@ async def next_seq(conn: AsyncConnection, chat_id: str) -> int:
 
 async def message_seqs(db: Database, conn: AsyncConnection, chat_ids: list[str]) -> dict[str, int]:
     """The chats' last message numbers, their rows locked until commit (in id order), so numbers follow acceptance."""
-    query = sa.select(chats.c.id, chats.c.message_seq).where(chats.c.id.in_(chat_ids)).order_by(chats.c.id)
-    return {row.id: int(row.message_seq) for row in await conn.execute(db.for_update(query))}
+    return {row.id: int(row.message_seq) for row in await conn.execute(db.built(_message_seqs), {"ids": chat_ids})}
+
+
+def _message_seqs(db: Database) -> sa.Select[Any]:
+    query = sa.select(chats.c.id, chats.c.message_seq).where(chats.c.id.in_(sa.bindparam("ids", expanding=True)))
+    return db.for_update(query.order_by(chats.c.id))
 
 
 async def set_message_seqs(conn: AsyncConnection, seqs: dict[str, int]) -> None:
     """Record the chats' last message numbers, in one statement."""
     if not seqs:
         return
-    await conn.execute(
-        chats.update().where(chats.c.id == sa.bindparam("seq_chat")).values(message_seq=sa.bindparam("seq_last")),
-        [{"seq_chat": chat_id, "seq_last": seq} for chat_id, seq in sorted(seqs.items())],
-    )
+    rows = [{"seq_chat": chat_id, "seq_last": seq} for chat_id, seq in sorted(seqs.items())]
+    await conn.execute(_SET_MESSAGE_SEQ, rows)
+
+
+_SET_MESSAGE_SEQ = (
+    chats.update().where(chats.c.id == sa.bindparam("seq_chat")).values(message_seq=sa.bindparam("seq_last"))
+)
 
 
 async def insert_message(conn: AsyncConnection, message: MessageRow) -> None:
@@ -159,12 +167,17 @@ async def update_messages(conn: AsyncConnection, updates: list[tuple[str, dict[s
         row = {"update_id": message_id, **{f"update_{name}": value for name, value in values.items()}}
         alike.setdefault(tuple(sorted(values)), []).append(row)
     for names, rows in alike.items():
-        statement = (
-            messages.update()
-            .where(messages.c.id == sa.bindparam("update_id"))
-            .values({name: sa.bindparam(f"update_{name}") for name in names})
-        )
-        await conn.execute(statement, rows)
+        await conn.execute(_update_messages(names), rows)
+
+
+@functools.cache
+def _update_messages(names: tuple[str, ...]) -> sa.Update:
+    """The update of these columns, built once per set of columns."""
+    return (
+        messages.update()
+        .where(messages.c.id == sa.bindparam("update_id"))
+        .values({name: sa.bindparam(f"update_{name}") for name in names})
+    )
 
 
 async def mark_inbound_read(conn: AsyncConnection, chat_id: str, now: datetime) -> int:

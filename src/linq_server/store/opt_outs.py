@@ -12,8 +12,12 @@ from linq_server.store.schema import opt_outs
 
 
 async def opted_out(conn: AsyncConnection, partner_id: str, handles: list[str]) -> set[str]:
-    query = sa.select(opt_outs.c.handle).where(opt_outs.c.partner_id == partner_id, opt_outs.c.handle.in_(handles))
-    return set((await conn.execute(query)).scalars())
+    return set((await conn.execute(_OPTED_OUT, {"partner_id": partner_id, "handles": handles})).scalars())
+
+
+_OPTED_OUT = sa.select(opt_outs.c.handle).where(
+    opt_outs.c.partner_id == sa.bindparam("partner_id"), opt_outs.c.handle.in_(sa.bindparam("handles", expanding=True))
+)
 
 
 async def opt_out(

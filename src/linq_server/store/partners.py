@@ -126,8 +126,12 @@ async def set_line_status(conn: AsyncConnection, line_id: str, status: LineStatu
 
 
 async def recipients_must_message_first(conn: AsyncConnection, partner_id: str) -> bool:
-    query = sa.select(partners.c.recipients_must_message_first).where(partners.c.id == partner_id)
-    return bool((await conn.execute(query)).scalar())
+    return bool((await conn.execute(_MUST_MESSAGE_FIRST, {"partner_id": partner_id})).scalar())
+
+
+_MUST_MESSAGE_FIRST = sa.select(partners.c.recipients_must_message_first).where(
+    partners.c.id == sa.bindparam("partner_id")
+)
 
 
 async def set_recipients_must_message_first(conn: AsyncConnection, partner_id: str, value: bool) -> None:

@@ -7,6 +7,7 @@ rewrites its log on every send, and integers cost far less to write and read bac
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -41,20 +42,37 @@ async def lock_windows(db: Database, conn: AsyncConnection, pairs: list[Pair]) -
     logs = await _locked(db, conn, ordered)
     if missing := [pair for pair in ordered if pair not in logs]:
         rows = [{"line_number": line, "recipient": recipient, "recent": []} for line, recipient in missing]
-        await conn.execute(db.insert_or_ignore(send_windows, ["line_number", "recipient"]), rows)
+        await conn.execute(db.built(_create_windows), rows)
         logs |= await _locked(db, conn, missing)
     return logs
 
 
 async def _locked(db: Database, conn: AsyncConnection, pairs: list[Pair]) -> dict[Pair, list[datetime]]:
+    rows = await conn.execute(db.built(_lock_windows), {"pairs": pairs})
+    return {(row.line_number, row.recipient): [_moment(stored) for stored in row.recent] for row in rows}
+
+
+def _lock_windows(db: Database) -> sa.Select[Any]:
     key = sa.tuple_(send_windows.c.line_number, send_windows.c.recipient)
-    query = (
+    return db.for_update(
         sa.select(send_windows.c.line_number, send_windows.c.recipient, send_windows.c.recent)
-        .where(key.in_(pairs))
+        .where(key.in_(sa.bindparam("pairs", expanding=True)))
         .order_by(send_windows.c.line_number, send_windows.c.recipient)
     )
-    rows = await conn.execute(db.for_update(query))
-    return {(row.line_number, row.recipient): [_moment(stored) for stored in row.recent] for row in rows}
+
+
+def _create_windows(db: Database) -> Any:
+    return db.insert_or_ignore(send_windows, ["line_number", "recipient"])
+
+
+_SAVE_WINDOW = (
+    send_windows.update()
+    .where(
+        send_windows.c.line_number == sa.bindparam("pair_line"),
+        send_windows.c.recipient == sa.bindparam("pair_recipient"),
+    )
+    .values(recent=sa.bindparam("pair_recent"))
+)
 
 
 async def save_windows(conn: AsyncConnection, windows: dict[Pair, list[datetime]]) -> None:
@@ -62,12 +80,7 @@ async def save_windows(conn: AsyncConnection, windows: dict[Pair, list[datetime]
     if not windows:
         return
     await conn.execute(
-        send_windows.update()
-        .where(
-            send_windows.c.line_number == sa.bindparam("pair_line"),
-            send_windows.c.recipient == sa.bindparam("pair_recipient"),
-        )
-        .values(recent=sa.bindparam("pair_recent")),
+        _SAVE_WINDOW,
         [
             {"pair_line": line, "pair_recipient": recipient, "pair_recent": [_stored(moment) for moment in moments]}
             for (line, recipient), moments in sorted(windows.items())

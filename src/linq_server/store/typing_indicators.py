@@ -17,7 +17,10 @@ async def show(db: Database, conn: AsyncConnection, chat_id: str, now: datetime,
 
 
 async def clear(conn: AsyncConnection, chat_ids: list[str]) -> None:
-    await conn.execute(typing_indicators.delete().where(typing_indicators.c.chat_id.in_(chat_ids)))
+    await conn.execute(_CLEAR, {"chat_ids": chat_ids})
+
+
+_CLEAR = typing_indicators.delete().where(typing_indicators.c.chat_id.in_(sa.bindparam("chat_ids", expanding=True)))
 
 
 async def showing_until(conn: AsyncConnection, chat_id: str, now: datetime) -> datetime | None:
