@@ -79,12 +79,18 @@ async def finish_changes(
     """Settle changes: (change id, applied | failed, error)."""
     if not outcomes:
         return
-    await conn.execute(
-        chat_changes.update()
-        .where(chat_changes.c.id == sa.bindparam("change_id"))
-        .values(status=sa.bindparam("outcome"), error=sa.bindparam("reason"), finished_at=now),
-        [{"change_id": change_id, "outcome": status, "reason": error} for change_id, status, error in outcomes],
-    )
+    rows = [
+        {"change_id": change_id, "outcome": status, "reason": error, "now": now}
+        for change_id, status, error in outcomes
+    ]  # fmt: skip
+    await conn.execute(_FINISH_CHANGE, rows)
+
+
+_FINISH_CHANGE = (
+    chat_changes.update()
+    .where(chat_changes.c.id == sa.bindparam("change_id"))
+    .values(status=sa.bindparam("outcome"), error=sa.bindparam("reason"), finished_at=sa.bindparam("now"))
+)
 
 
 async def applied_changes(conn: AsyncConnection, chat_id: str, since: datetime | None) -> list[tuple[Change, datetime]]:

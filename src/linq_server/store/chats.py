@@ -142,4 +142,11 @@ async def update_chat(conn: AsyncConnection, chat_id: str, **values: Any) -> Non
 async def membership_changed(conn: AsyncConnection, chat_ids: list[str], now: datetime) -> None:
     """Chats whose members changed are never reused for a new ``POST /v3/chats``."""
     if chat_ids:
-        await conn.execute(chats.update().where(chats.c.id.in_(chat_ids)).values(reusable=False, updated_at=now))
+        await conn.execute(_NOT_REUSABLE, {"ids": chat_ids, "now": now})
+
+
+_NOT_REUSABLE = (
+    chats.update()
+    .where(chats.c.id.in_(sa.bindparam("ids", expanding=True)))
+    .values(reusable=False, updated_at=sa.bindparam("now"))
+)
