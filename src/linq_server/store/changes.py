@@ -60,17 +60,15 @@ _QUEUED_CHANGES = (
 
 async def changes_by_ids(db: Database, conn: AsyncConnection, change_ids: list[str], *, lock: bool) -> list[Change]:
     """Changes in the order they were requested; ``lock`` keeps another worker off them until commit."""
-    rows = await conn.execute(db.built(_locked_changes if lock else _changes), {"ids": change_ids})
+    rows = await conn.execute(db.locked(_CHANGES, lock=lock), {"ids": change_ids})
     return [_change(row) for row in rows]
 
 
-def _changes(db: Database) -> sa.Select[Any]:
-    query = sa.select(*_CHANGE_COLUMNS).where(chat_changes.c.id.in_(sa.bindparam("ids", expanding=True)))
-    return query.order_by(chat_changes.c.requested_at)
-
-
-def _locked_changes(db: Database) -> sa.Select[Any]:
-    return db.for_update(_changes(db))
+_CHANGES = (
+    sa.select(*_CHANGE_COLUMNS)
+    .where(chat_changes.c.id.in_(sa.bindparam("ids", expanding=True)))
+    .order_by(chat_changes.c.requested_at)
+)
 
 
 async def finish_changes(

@@ -77,16 +77,11 @@ async def chat_of(
 
 async def chats_by_ids(db: Database, conn: AsyncConnection, chat_ids: list[str], *, lock: bool) -> dict[str, ChatRow]:
     """Several chats at once; locked in id order (PostgreSQL), so concurrent batches cannot deadlock."""
-    rows = await conn.execute(db.built(_locked_chats if lock else _chats), {"ids": chat_ids})
+    rows = await conn.execute(db.locked(_CHATS, lock=lock, of=chats), {"ids": chat_ids})
     return {row.id: _chat(row) for row in rows}
 
 
-def _chats(db: Database) -> sa.Select[Any]:
-    return _chat_query().where(chats.c.id.in_(sa.bindparam("ids", expanding=True))).order_by(chats.c.id)
-
-
-def _locked_chats(db: Database) -> sa.Select[Any]:
-    return db.for_update(_chats(db), of=chats)
+_CHATS = _chat_query().where(chats.c.id.in_(sa.bindparam("ids", expanding=True))).order_by(chats.c.id)
 
 
 async def reusable_chat(conn: AsyncConnection, partner_id: str, line_number: str, recipient_key: str) -> ChatRow | None:

@@ -127,7 +127,7 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
         self.sqlite = is_sqlite(url)
-        self._built: dict[Callable[[Database], object], object] = {}
+        self._built: dict[object, object] = {}
         driver_url = async_url(url)
         if self.sqlite:
             ensure_sqlite_folder(url)
@@ -228,6 +228,16 @@ class Database:
         if statement is None:
             statement = self._built[make] = make(self)
         return cast(_Statement, statement)
+
+    def locked(self, statement: sa.Select[Any], *, lock: bool = True, of: sa.Table | None = None) -> sa.Select[Any]:
+        """A module's constant ``statement``, its rows locked until commit when ``lock`` (``for_update``); the
+        locked form is built once. Only for statements that live as long as the process: they are kept."""
+        if not lock:
+            return statement
+        locked = self._built.get(statement)
+        if locked is None:
+            locked = self._built[statement] = self.for_update(statement, of=of)
+        return cast(sa.Select[Any], locked)
 
     def for_update(self, statement: sa.Select[Any], of: sa.Table | None = None) -> sa.Select[Any]:
         """Lock the selected rows (of ``of`` only, in a join) until commit (PostgreSQL).

@@ -56,17 +56,13 @@ async def recipients_of(
     """The (message id, handle) rows asked for, locked until commit if ``lock``."""
     if not keys:
         return {}
-    rows = (await conn.execute(db.built(_locked_recipients if lock else _recipients), {"keys": keys})).all()
+    rows = (await conn.execute(db.locked(_RECIPIENTS, lock=lock), {"keys": keys})).all()
     return {(row.message_id, row.handle): Recipient(**row._mapping) for row in rows}
 
 
-def _recipients(db: Database) -> sa.Select[Any]:
-    keys = sa.tuple_(message_recipients.c.message_id, message_recipients.c.handle)
-    return sa.select(message_recipients).where(keys.in_(sa.bindparam("keys", expanding=True)))
-
-
-def _locked_recipients(db: Database) -> sa.Select[Any]:
-    return db.for_update(_recipients(db))
+_RECIPIENTS = sa.select(message_recipients).where(
+    sa.tuple_(message_recipients.c.message_id, message_recipients.c.handle).in_(sa.bindparam("keys", expanding=True))
+)
 
 
 async def update_recipients(conn: AsyncConnection, updates: list[tuple[tuple[str, str], dict[str, Any]]]) -> None:

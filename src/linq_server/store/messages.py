@@ -64,12 +64,14 @@ async def next_seq(conn: AsyncConnection, chat_id: str) -> int:
 
 async def message_seqs(db: Database, conn: AsyncConnection, chat_ids: list[str]) -> dict[str, int]:
     """The chats' last message numbers, their rows locked until commit (in id order), so numbers follow acceptance."""
-    return {row.id: int(row.message_seq) for row in await conn.execute(db.built(_message_seqs), {"ids": chat_ids})}
+    return {row.id: int(row.message_seq) for row in await conn.execute(db.locked(_MESSAGE_SEQS), {"ids": chat_ids})}
 
 
-def _message_seqs(db: Database) -> sa.Select[Any]:
-    query = sa.select(chats.c.id, chats.c.message_seq).where(chats.c.id.in_(sa.bindparam("ids", expanding=True)))
-    return db.for_update(query.order_by(chats.c.id))
+_MESSAGE_SEQS = (
+    sa.select(chats.c.id, chats.c.message_seq)
+    .where(chats.c.id.in_(sa.bindparam("ids", expanding=True)))
+    .order_by(chats.c.id)
+)
 
 
 async def set_message_seqs(conn: AsyncConnection, seqs: dict[str, int]) -> None:
@@ -109,20 +111,13 @@ async def message_of(
 async def messages_by_ids(db: Database, conn: AsyncConnection, ids: list[str], *, lock: bool) -> dict[str, MessageRow]:
     if not ids:
         return {}
-    rows = (await conn.execute(db.built(_locked_messages if lock else _messages), {"ids": ids})).all()
+    rows = (await conn.execute(db.locked(_MESSAGES, lock=lock), {"ids": ids})).all()
     return {row.id: _message(row) for row in rows}
 
 
-def _messages(db: Database) -> sa.Select[Any]:
-    return (
-        sa.select(*_MESSAGE_COLUMNS)
-        .where(messages.c.id.in_(sa.bindparam("ids", expanding=True)))
-        .order_by(messages.c.id)
-    )
-
-
-def _locked_messages(db: Database) -> sa.Select[Any]:
-    return db.for_update(_messages(db))
+_MESSAGES = (
+    sa.select(*_MESSAGE_COLUMNS).where(messages.c.id.in_(sa.bindparam("ids", expanding=True))).order_by(messages.c.id)
+)
 
 
 async def message_by_key(conn: AsyncConnection, partner_id: str, key: str) -> MessageRow | None:

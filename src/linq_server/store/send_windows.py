@@ -48,17 +48,15 @@ async def lock_windows(db: Database, conn: AsyncConnection, pairs: list[Pair]) -
 
 
 async def _locked(db: Database, conn: AsyncConnection, pairs: list[Pair]) -> dict[Pair, list[datetime]]:
-    rows = await conn.execute(db.built(_lock_windows), {"pairs": pairs})
+    rows = await conn.execute(db.locked(_WINDOWS), {"pairs": pairs})
     return {(row.line_number, row.recipient): [_moment(stored) for stored in row.recent] for row in rows}
 
 
-def _lock_windows(db: Database) -> sa.Select[Any]:
-    key = sa.tuple_(send_windows.c.line_number, send_windows.c.recipient)
-    return db.for_update(
-        sa.select(send_windows.c.line_number, send_windows.c.recipient, send_windows.c.recent)
-        .where(key.in_(sa.bindparam("pairs", expanding=True)))
-        .order_by(send_windows.c.line_number, send_windows.c.recipient)
-    )
+_WINDOWS = (
+    sa.select(send_windows.c.line_number, send_windows.c.recipient, send_windows.c.recent)
+    .where(sa.tuple_(send_windows.c.line_number, send_windows.c.recipient).in_(sa.bindparam("pairs", expanding=True)))
+    .order_by(send_windows.c.line_number, send_windows.c.recipient)
+)
 
 
 def _create_windows(db: Database) -> Any:
