@@ -263,6 +263,13 @@ def test_any_json_is_accepted_or_refused_with_a_linq_error(raw: Any) -> None:
         {"parts": raw},
         {"parts": [raw]},
         {"parts": [{"type": "text", "value": "v", **(raw if isinstance(raw, dict) else {})}]},
+        {"parts": [TEXT], "effect": raw},
+        {"parts": [TEXT], "effect": {"type": raw, "name": "confetti"}},
+        {"parts": [TEXT], "effect": {"type": "screen", "name": raw}},
+        {"parts": [TEXT], "reply_to": raw},
+        {"parts": [{"type": "text", "value": "hello", "text_decorations": [{"range": [0, 2], "style": raw}]}]},
+        {"parts": [{"type": "text", "value": "hello", "text_decorations": [{"range": [0, 2], "animation": raw}]}]},
+        {"parts": [TEXT], "reply_to": {"message_id": raw}},
     ):
         try:
             check_content(candidate)

@@ -8,7 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from linq_server.domain.errors import InvalidParameterValue, ParticipantServiceMismatch, RateLimited, StateConflict
+from linq_server.domain.errors import (
+    InvalidParameterValue,
+    MissingRequiredField,
+    ParticipantServiceMismatch,
+    RateLimited,
+    StateConflict,
+)
 from linq_server.domain.message_edits import check_edit, check_edit_request
 from linq_server.domain.message_errors import RecipientOptedOut
 from linq_server.domain.message_lifecycle import Report, transition
@@ -190,3 +196,19 @@ def test_placement_keeps_unsent_fields() -> None:
     assert placed == {"x": 0.5, "y": 0.2, "scale": 1.2, "rotation": 45}
     with pytest.raises(InvalidParameterValue):
         check_placement({"y": 1.5}, source="emoji")
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=10,
+)
+
+
+@given(JSON, st.sampled_from(["operation", "type", "part_index", "custom_emoji", "emoji", "url", "placement"]))
+def test_any_json_in_a_reaction_request_is_accepted_or_refused_with_400(raw: object, field: str) -> None:
+    body = {"operation": "add", "type": "sticker" if field in ("url", "placement") else "love", field: raw}
+    try:
+        check_reaction_request(body)
+    except (InvalidParameterValue, MissingRequiredField) as error:
+        assert error.status == 400

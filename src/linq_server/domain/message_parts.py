@@ -120,9 +120,9 @@ def _decorations(raw: object, boundaries: set[int]) -> list[dict[str, Any]] | No
         style, animation = item.get("style"), item.get("animation")
         if (style is None) == (animation is None):
             raise InvalidMessageContent("A text decoration needs exactly one of style or animation")
-        if style is not None and style not in STYLES:
+        if style is not None and (not isinstance(style, str) or style not in STYLES):
             raise InvalidMessageContent(f"Unknown text style {style!r}")
-        if animation is not None and animation not in ANIMATIONS:
+        if animation is not None and (not isinstance(animation, str) or animation not in ANIMATIONS):
             raise InvalidMessageContent(f"Unknown text animation {animation!r}")
         checked.append({"range": list(span), "style": style, "animation": animation})
     for a, b in itertools.combinations(checked, 2):
@@ -297,10 +297,12 @@ def check_effect(raw: object) -> dict[str, Any] | None:
     if not isinstance(raw, dict):
         raise InvalidParameterValue("effect must be an object")
     kind, name = raw.get("type"), raw.get("name")
-    if kind is not None and kind not in EFFECTS:
+    if kind is not None and (not isinstance(kind, str) or kind not in EFFECTS):
         raise InvalidParameterValue("effect.type must be screen or bubble")
     if name is None:
         raise InvalidParameterValue("effect.name is required")
+    if not isinstance(name, str):
+        raise InvalidParameterValue("effect.name must be a string")
     matching = [k for k, names in EFFECTS.items() if name in names and kind in (None, k)]
     if not matching:
         raise InvalidParameterValue(f"Unknown {kind or 'message'} effect {name!r}")

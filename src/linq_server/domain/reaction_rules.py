@@ -54,7 +54,7 @@ def check_reaction_request(body: Mapping[str, Any]) -> ReactionRequest:
         raise MissingRequiredField("Missing required field: operation and type")
     if operation not in ("add", "remove"):
         raise InvalidParameterValue("operation must be add or remove")
-    if kind not in TYPES:
+    if not isinstance(kind, str) or kind not in TYPES:
         raise InvalidParameterValue(f"type must be one of {', '.join(sorted(TYPES))}")
     part_index = body.get("part_index", 0)
     if not isinstance(part_index, int) or isinstance(part_index, bool) or part_index < 0:
