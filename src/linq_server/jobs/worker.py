@@ -96,9 +96,12 @@ class Worker:
     async def run_until_idle(self) -> None:
         """Run until no job is due and none is in hand (tests drive time with a manual clock)."""
         while True:
-            claimed = await self._claim() if len(self._batches) < self.max_batches else []
+            running = len(self._batches)
+            claimed = await self._claim() if running < self.max_batches else []
             self._start(claimed)
-            if not claimed and not self._batches:
+            # Idle only if no batch was running when the claim began: one that finished during the claim
+            # may have committed new jobs after the claim's snapshot (on PostgreSQL), so claim once more.
+            if not claimed and not running and not self._batches:
                 return
             if self._batches and not claimed:
                 await asyncio.wait(list(self._batches), return_when=asyncio.FIRST_COMPLETED)
