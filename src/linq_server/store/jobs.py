@@ -39,19 +39,11 @@ async def insert_jobs(
     await conn.execute(
         jobs.insert(),
         [
-            {
-                "id": job_id,
-                "kind": kind,
-                "payload": payload,
-                "status": JobStatus.QUEUED,
-                "run_at": run_at,
-                "attempts": 0,
-                "max_attempts": max_attempts,
-                "created_at": now,
-            }
+            {"id": job_id, "kind": kind, "payload": payload, "status": JobStatus.QUEUED, "run_at": run_at,
+             "attempts": 0, "max_attempts": max_attempts, "created_at": now}
             for job_id, payload in zip(ids, payloads, strict=True)
         ],
-    )
+    )  # fmt: skip
     return ids
 
 
