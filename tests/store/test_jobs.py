@@ -145,7 +145,7 @@ async def test_a_dead_workers_lease_expires_and_another_worker_takes_the_job(que
         job_id = await queue.enqueue(conn, "test", {})
     async with queue.db.write() as conn:  # a worker claims it, then "dies" without finishing
         (_claimed,) = await store.claim(
-            queue.db, conn, worker_id="dead", limit=10, now=queue.clock.now(), lease=Worker(queue, {}).lease
+            conn, worker_id="dead", limit=10, now=queue.clock.now(), lease=Worker(queue, {}).lease
         )
     ran: list[str] = []
 
@@ -245,7 +245,7 @@ async def test_a_job_whose_worker_dies_on_its_last_attempt_is_buried(queue: JobQ
     async with queue.db.write() as conn:
         job_id = await queue.enqueue(conn, "test", {}, max_attempts=1)
     async with queue.db.write() as conn:  # the only attempt starts, and its worker dies
-        await store.claim(queue.db, conn, worker_id="dead", limit=1, now=queue.clock.now(), lease=survivor.lease)
+        await store.claim(conn, worker_id="dead", limit=1, now=queue.clock.now(), lease=survivor.lease)
     clock_of(queue).advance(3600)
     await survivor.run_until_idle()
     row = await job_row(queue, job_id)

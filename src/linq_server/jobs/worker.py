@@ -124,9 +124,7 @@ class Worker:
                 if self._buried_at is None or not self._buried_at <= now < self._buried_at + BURY_EVERY:
                     await store.bury_lapsed(conn, now)
                     self._buried_at = now
-                return await store.claim(
-                    self.db, conn, worker_id=self.id, limit=self.batch_size, now=now, lease=self.lease
-                )
+                return await store.claim(conn, worker_id=self.id, limit=self.batch_size, now=now, lease=self.lease)
         except Exception:
             log.exception("claiming jobs failed; retrying shortly")
             return []

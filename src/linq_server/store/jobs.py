@@ -10,8 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from linq_server.store.database import Database
-from linq_server.store.schema import Timestamp, jobs
+from linq_server.store.driver import Driver
+from linq_server.store.schema import jobs
 from linq_server.vocabulary import JobStatus
 
 
@@ -36,15 +36,22 @@ async def insert_jobs(
 ) -> list[str]:
     """Jobs of one kind, in one statement; returns their ids."""
     ids = [str(uuid.uuid4()) for _ in payloads]
-    await conn.execute(
-        jobs.insert(),
+    driver = await Driver.of(conn)
+    run, created = driver.time(run_at), driver.time(now)
+    await driver.execute_many(
+        _INSERT,
         [
-            {"id": job_id, "kind": kind, "payload": payload, "status": JobStatus.QUEUED, "run_at": run_at,
-             "attempts": 0, "max_attempts": max_attempts, "created_at": now}
+            (job_id, kind, driver.json(payload), run, max_attempts, created)
             for job_id, payload in zip(ids, payloads, strict=True)
         ],
-    )  # fmt: skip
+    )
     return ids
+
+
+_INSERT = (
+    "INSERT INTO jobs (id, kind, payload, status, run_at, attempts, max_attempts, created_at)"
+    f" VALUES (?, ?, ?, '{JobStatus.QUEUED.value}', ?, 0, ?, ?)"
+)
 
 
 async def bury_lapsed(conn: AsyncConnection, now: datetime) -> None:
@@ -61,35 +68,33 @@ async def bury_lapsed(conn: AsyncConnection, now: datetime) -> None:
     )
 
 
-async def claim(db: Database, conn: AsyncConnection, *, worker_id: str, limit: int, now: datetime,
-                lease: timedelta) -> list[Job]:  # fmt: skip
+async def claim(conn: AsyncConnection, *, worker_id: str, limit: int, now: datetime, lease: timedelta) -> list[Job]:
     """Lease up to ``limit`` due jobs: queued ones whose time has come, and running ones whose lease lapsed
     with attempts left (``bury_lapsed`` takes care of the others)."""
-    parameters = {"now": now, "limit": limit, "worker_id": worker_id, "until": now + lease}
-    rows = await conn.execute(db.built(_claim), parameters)
-    return [Job(r.id, r.kind, r.payload, r.attempts, r.max_attempts, r.created_at) for r in rows]
-
-
-def _claim(db: Database) -> sa.Update:
-    now = sa.bindparam("now", type_=Timestamp())
-    lapsed = sa.and_(jobs.c.status == JobStatus.RUNNING, jobs.c.locked_until < now)
-    due = sa.or_(
-        sa.and_(jobs.c.status == JobStatus.QUEUED, jobs.c.run_at <= now),
-        sa.and_(lapsed, jobs.c.attempts < jobs.c.max_attempts),
+    driver = await Driver.of(conn)
+    at = driver.time(now)
+    rows = await driver.fetch(
+        _CLAIM_SQLITE if driver.sqlite else _CLAIM_POSTGRESQL, (worker_id, driver.time(now + lease), at, at, limit)
     )
-    limit = sa.bindparam("limit", type_=sa.Integer())
-    candidates = db.skip_locked(sa.select(jobs.c.id).where(due).order_by(jobs.c.run_at).limit(limit))
+    return [Job(r[0], r[1], driver.read_json(r[2]), r[3], r[4], driver.read_time(r[5])) for r in rows]
+
+
+def _claim_sql(lock: str) -> str:
     return (
-        jobs.update()
-        .where(jobs.c.id.in_(candidates.scalar_subquery()))
-        .values(
-            status=JobStatus.RUNNING,
-            locked_by=sa.bindparam("worker_id"),
-            locked_until=sa.bindparam("until"),
-            attempts=jobs.c.attempts + 1,
-        )
-        .returning(jobs.c.id, jobs.c.kind, jobs.c.payload, jobs.c.attempts, jobs.c.max_attempts, jobs.c.created_at)
+        f"UPDATE jobs SET status = '{JobStatus.RUNNING.value}', locked_by = ?, locked_until = ?,"
+        " attempts = attempts + 1"
+        " WHERE id IN (SELECT id FROM jobs"
+        f" WHERE (status = '{JobStatus.QUEUED.value}' AND run_at <= ?)"
+        f" OR (status = '{JobStatus.RUNNING.value}' AND locked_until < ? AND attempts < max_attempts)"
+        f" ORDER BY run_at LIMIT ?{lock})"
+        " RETURNING id, kind, payload, attempts, max_attempts, created_at"
     )
+
+
+# Due: queued ones whose time has come, and running ones whose lease lapsed with attempts left. PostgreSQL
+# skips the rows another worker is claiming; SQLite's single writer already keeps claims apart.
+_CLAIM_SQLITE = _claim_sql("")
+_CLAIM_POSTGRESQL = _claim_sql(" FOR UPDATE SKIP LOCKED")
 
 
 async def next_due_at(conn: AsyncConnection) -> datetime | None:
@@ -106,17 +111,15 @@ def _mine(job_id: str, worker_id: str) -> sa.ColumnElement[bool]:
 
 async def mark_done(conn: AsyncConnection, job_ids: list[str], worker_id: str, now: datetime) -> None:
     """Finish jobs; ``locked_by`` is kept as the record of which worker ran them."""
-    await conn.execute(_MARK_DONE, {"ids": job_ids, "worker_id": worker_id, "now": now})
+    driver = await Driver.of(conn)
+    await driver.execute(
+        _MARK_DONE.format(ids=driver.in_list("id")), (driver.time(now), driver.ids(job_ids), worker_id)
+    )
 
 
 _MARK_DONE = (
-    jobs.update()
-    .where(
-        jobs.c.id.in_(sa.bindparam("ids", expanding=True)),
-        jobs.c.locked_by == sa.bindparam("worker_id"),
-        jobs.c.status == JobStatus.RUNNING,
-    )
-    .values(status=JobStatus.DONE, locked_until=None, finished_at=sa.bindparam("now", type_=Timestamp()))
+    f"UPDATE jobs SET status = '{JobStatus.DONE.value}', locked_until = NULL, finished_at = ?"
+    f" WHERE {{ids}} AND locked_by = ? AND status = '{JobStatus.RUNNING.value}'"
 )
 
 

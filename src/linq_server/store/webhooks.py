@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from linq_server.store.database import Database
+from linq_server.store.driver import Driver
 from linq_server.store.schema import webhook_attempts, webhook_deliveries, webhook_events, webhook_subscriptions
 from linq_server.vocabulary import WebhookDeliveryStatus
 
@@ -101,8 +103,12 @@ async def subscription_of(
 
 
 async def subscriptions_of(conn: AsyncConnection, partner_id: str, *, active_only: bool = False) -> list[Subscription]:
-    query = _ACTIVE_SUBSCRIPTIONS_OF if active_only else _SUBSCRIPTIONS_OF
-    return [_subscription(row) for row in await conn.execute(query, {"partner_id": partner_id})]
+    """The partner's subscriptions, oldest first (only the active ones: on every emit, so on the driver)."""
+    if not active_only:
+        return [_subscription(row) for row in await conn.execute(_SUBSCRIPTIONS_OF, {"partner_id": partner_id})]
+    driver = await Driver.of(conn)
+    rows = await driver.fetch(_ACTIVE_SUBSCRIPTIONS_OF, (partner_id,))
+    return [_subscription_from(driver, row) for row in rows]
 
 
 _SUBSCRIPTIONS_OF = (
@@ -110,7 +116,25 @@ _SUBSCRIPTIONS_OF = (
     .where(webhook_subscriptions.c.partner_id == sa.bindparam("partner_id"))
     .order_by(webhook_subscriptions.c.created_at, webhook_subscriptions.c.id)
 )
-_ACTIVE_SUBSCRIPTIONS_OF = _SUBSCRIPTIONS_OF.where(webhook_subscriptions.c.is_active.is_(True))
+_SUBSCRIPTION_COLUMNS = ", ".join(f"webhook_subscriptions.{name}" for name in Subscription.__slots__)
+_ACTIVE_SUBSCRIPTIONS_OF = (
+    f"SELECT {_SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions"
+    " WHERE partner_id = ? AND is_active ORDER BY created_at, id"
+)
+
+
+def _subscription_from(driver: Driver, row: Sequence[Any]) -> Subscription:
+    """A subscription from the driver's row of ``_SUBSCRIPTION_COLUMNS``."""
+    (id_, partner_id, target_url, secret, events, phone_numbers, active, routing_id, routing_key, created, updated) = (
+        row
+    )
+    numbers = driver.read_json(phone_numbers)
+    return Subscription(
+        id=id_, partner_id=partner_id, target_url=target_url, secret_ciphertext=secret,
+        subscribed_events=list(driver.read_json(events)), phone_numbers=list(numbers) if numbers is not None else None,
+        is_active=bool(active), routing_id_header=routing_id, routing_key_header=routing_key,
+        created_at=driver.read_time(created), updated_at=driver.read_time(updated),
+    )  # fmt: skip
 
 
 async def recent_events(
@@ -130,12 +154,41 @@ async def recent_events(
 
 
 async def insert_events(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-    await conn.execute(webhook_events.insert(), rows)
+    driver = await Driver.of(conn)
+    await driver.execute_many(
+        _INSERT_EVENT,
+        [
+            (r["id"], r["partner_id"], r["event_type"], r["phone_number"], r["trace_id"], driver.json(r["data"]),
+             driver.time(r["created_at"]))
+            for r in rows
+        ],
+    )  # fmt: skip
+
+
+_INSERT_EVENT = (
+    "INSERT INTO webhook_events (id, partner_id, event_type, phone_number, trace_id, data, created_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 async def insert_deliveries(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        await conn.execute(webhook_deliveries.insert(), rows)
+    if not rows:
+        return
+    driver = await Driver.of(conn)
+    await driver.execute_many(
+        _INSERT_DELIVERY,
+        [
+            (r["id"], r["event_id"], r["subscription_id"], r["body"], str(r["status"]), r["attempts"],
+             driver.time(r["created_at"]))
+            for r in rows
+        ],
+    )  # fmt: skip
+
+
+_INSERT_DELIVERY = (
+    "INSERT INTO webhook_deliveries (id, event_id, subscription_id, body, status, attempts, created_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,14 +208,12 @@ class Attempt:
 
 
 _DELIVERIES_FOR = (
-    sa.select(
-        webhook_deliveries,
-        webhook_events.c.event_type,
-        *[column.label(f"sub_{column.name}") for column in webhook_subscriptions.c],
-    )
-    .join(webhook_events, webhook_events.c.id == webhook_deliveries.c.event_id)
-    .outerjoin(webhook_subscriptions, webhook_subscriptions.c.id == webhook_deliveries.c.subscription_id)
-    .where(webhook_deliveries.c.id.in_(sa.bindparam("ids", expanding=True)))
+    "SELECT webhook_deliveries.id, webhook_deliveries.event_id, webhook_events.event_type,"
+    " webhook_deliveries.subscription_id, webhook_deliveries.body, webhook_deliveries.status,"
+    f" webhook_deliveries.attempts, webhook_deliveries.created_at, {_SUBSCRIPTION_COLUMNS}"
+    " FROM webhook_deliveries JOIN webhook_events ON webhook_events.id = webhook_deliveries.event_id"
+    " LEFT OUTER JOIN webhook_subscriptions ON webhook_subscriptions.id = webhook_deliveries.subscription_id"
+    " WHERE {ids}"
 )
 
 
@@ -170,50 +221,45 @@ async def deliveries_for(
     conn: AsyncConnection, delivery_ids: list[str]
 ) -> dict[str, tuple[Delivery, Subscription | None]]:
     """Deliveries with their event type and subscription (None once the subscription is deleted)."""
+    driver = await Driver.of(conn)
+    rows = await driver.fetch(
+        _DELIVERIES_FOR.format(ids=driver.in_list("webhook_deliveries.id")), (driver.ids(delivery_ids),)
+    )
     found: dict[str, tuple[Delivery, Subscription | None]] = {}
-    for row in (await conn.execute(_DELIVERIES_FOR, {"ids": delivery_ids})).mappings():
+    for row in rows:
+        id_, event_id, event_type, subscription_id, body, status, attempts, created_at = row[:8]
         delivery = Delivery(
-            id=row["id"], event_id=row["event_id"], event_type=row["event_type"],
-            subscription_id=row["subscription_id"], body=row["body"], status=WebhookDeliveryStatus(row["status"]),
-            attempts=row["attempts"], created_at=row["created_at"],
+            id=id_, event_id=event_id, event_type=event_type, subscription_id=subscription_id, body=body,
+            status=WebhookDeliveryStatus(status), attempts=attempts, created_at=driver.read_time(created_at),
         )  # fmt: skip
-        subscription = None
-        if row["sub_id"] is not None:
-            fields = {name: row[f"sub_{name}"] for name in Subscription.__slots__}
-            subscription = Subscription(**fields)
-        found[delivery.id] = (delivery, subscription)
+        found[id_] = (delivery, _subscription_from(driver, row[8:]) if row[8] is not None else None)
     return found
-
-
-_RECORD_OUTCOME = (
-    webhook_deliveries.update()
-    .where(webhook_deliveries.c.id == sa.bindparam("delivery"))
-    .values(status=sa.bindparam("outcome"), attempts=sa.bindparam("count"), finished_at=sa.bindparam("finished"))
-)
 
 
 async def record_attempts(conn: AsyncConnection, attempts: list[Attempt]) -> None:
     """Log attempts and move each delivery to its outcome, in two statements whatever their number."""
     if not attempts:
         return
-    await conn.execute(
-        webhook_attempts.insert(),
+    driver = await Driver.of(conn)
+    await driver.execute_many(
+        _INSERT_ATTEMPT,
         [
-            {
-                "id": str(uuid.uuid4()), "delivery_id": a.delivery_id, "attempt": a.attempt, "started_at": a.started_at,
-                "duration_ms": a.duration_ms, "status_code": a.status_code, "error": a.error,
-                "response_excerpt": a.response_excerpt, "request_headers": a.request_headers,
-            }
+            (str(uuid.uuid4()), a.delivery_id, a.attempt, driver.time(a.started_at), a.duration_ms, a.status_code,
+             a.error, a.response_excerpt, driver.json(a.request_headers))
             for a in attempts
         ],
     )  # fmt: skip
-    await conn.execute(
-        _RECORD_OUTCOME,
-        [
-            {"delivery": a.delivery_id, "outcome": a.outcome, "count": a.attempt, "finished": a.finished_at}
-            for a in attempts
-        ],
+    await driver.execute_many(
+        _RECORD_OUTCOME, [(str(a.outcome), a.attempt, driver.time(a.finished_at), a.delivery_id) for a in attempts]
     )
+
+
+_INSERT_ATTEMPT = (
+    "INSERT INTO webhook_attempts"
+    " (id, delivery_id, attempt, started_at, duration_ms, status_code, error, response_excerpt, request_headers)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_RECORD_OUTCOME = "UPDATE webhook_deliveries SET status = ?, attempts = ?, finished_at = ? WHERE id = ?"
 
 
 async def finish_delivery(
