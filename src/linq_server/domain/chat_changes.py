@@ -85,9 +85,9 @@ class ChatChanges:
     async def __call__(self, jobs: list[Job]) -> BatchResult:
         change_ids = [str(job.payload["change_id"]) for job in jobs]
         async with self.ctx.db.read() as conn:
-            changes = await change_store.changes_by_ids(self.ctx.db, conn, change_ids, lock=False)
+            changes = await change_store.changes_by_ids(conn, change_ids, lock=False)
             chat_ids = sorted({c.chat_id for c in changes})
-            chats = await chat_store.chats_by_ids(self.ctx.db, conn, chat_ids, lock=False)
+            chats = await chat_store.chats_by_ids(conn, chat_ids, lock=False)
             queued = await change_store.queued_changes(conn, chat_ids)
         ready: set[str] = set()
         waiting: set[str] = set()
@@ -106,13 +106,10 @@ class ChatChanges:
         return BatchResult(outcomes, write)
 
     async def _apply(self, conn: AsyncConnection, change_ids: list[str], refusals: dict[str, str | None]) -> None:
-        db = self.ctx.db
         changes = [
-            c
-            for c in await change_store.changes_by_ids(db, conn, change_ids, lock=True)
-            if c.status == ChangeStatus.QUEUED
+            c for c in await change_store.changes_by_ids(conn, change_ids, lock=True) if c.status == ChangeStatus.QUEUED
         ]
-        chats = await chat_store.chats_by_ids(db, conn, sorted({c.chat_id for c in changes}), lock=True)
+        chats = await chat_store.chats_by_ids(conn, sorted({c.chat_id for c in changes}), lock=True)
         members = await participant_store.participants_of(conn, list(chats))
         views = {chat_id: ChatView(chat, members[chat_id]) for chat_id, chat in chats.items()}
         batch = _Applying(self.ctx.clock.now(), [], [], [], [], set())

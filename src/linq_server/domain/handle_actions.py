@@ -91,7 +91,7 @@ async def lapse_typing(ctx: DomainContext, job: Job) -> None:
     async with ctx.db.write() as conn:
         if not await typing_store.lapsed(conn, chat_id, handle, ctx.clock.now()):
             return
-        chat = (await chat_store.chats_by_ids(ctx.db, conn, [chat_id], lock=False)).get(chat_id)
+        chat = (await chat_store.chats_by_ids(conn, [chat_id], lock=False)).get(chat_id)
         if chat is None:
             return
         member = (await load_view(conn, chat)).participant(handle)

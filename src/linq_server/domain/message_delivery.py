@@ -77,7 +77,7 @@ class MessageDelivery:
         self, conn: AsyncConnection, messages: list[MessageRow]
     ) -> dict[str, tuple[ChatRow, list[Participant]]]:
         chat_ids = sorted({m.chat_id for m in messages})
-        chats = await chat_store.chats_by_ids(self.ctx.db, conn, chat_ids, lock=False)
+        chats = await chat_store.chats_by_ids(conn, chat_ids, lock=False)
         members = await participant_store.participants_of(conn, chat_ids)
         return {chat_id: (chat, members[chat_id]) for chat_id, chat in chats.items()}
 

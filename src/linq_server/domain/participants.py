@@ -143,7 +143,7 @@ class ParticipantDesk:
         answers: list[LinqError | None] = []
         changes: list[Change] = []
         async with ctx.db.write() as conn:
-            chats = await chat_store.chats_by_ids(ctx.db, conn, chat_ids, lock=True)
+            chats = await chat_store.chats_by_ids(conn, chat_ids, lock=True)
             members = await participant_store.participants_of(conn, list(chats))
             queued = await change_store.queued_changes(conn, list(chats))
             for request in batch:

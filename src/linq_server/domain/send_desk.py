@@ -116,7 +116,7 @@ class SendDesk:
 
     async def _lock(self, conn: AsyncConnection, batch: list[_Send]) -> _Group:
         ctx = self.ctx
-        chats = await chat_store.chats_by_ids(ctx.db, conn, sorted({s.chat_id for s in batch}), lock=True)
+        chats = await chat_store.chats_by_ids(conn, sorted({s.chat_id for s in batch}), lock=True)
         members = await participant_store.participants_of(conn, list(chats))
         queued = await change_store.queued_changes(conn, list(chats))
         outbox = await Outbox.open(ctx, conn, [(chat, members[chat.id]) for chat in chats.values()])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from linq_server.store.database import Database
+from linq_server.store.driver import Driver
 from linq_server.store.schema import chat_changes
 from linq_server.vocabulary import ChangeKind, ChangeStatus
 
@@ -27,6 +28,7 @@ class Change:
 
 
 _CHANGE_COLUMNS = [chat_changes.c[name] for name in Change.__slots__]
+_SELECT_CHANGES = "SELECT " + ", ".join(Change.__slots__) + " FROM chat_changes"
 
 
 def _change(row: Any) -> Change:
@@ -34,41 +36,44 @@ def _change(row: Any) -> Change:
     return Change(id_, chat_id, ChangeKind(kind), value, ChangeStatus(status), error, trace_id, requested_at)
 
 
+def _change_from(driver: Driver, row: Sequence[Any]) -> Change:
+    id_, chat_id, kind, value, status, error, trace_id, requested_at = row
+    return Change(
+        id_, chat_id, ChangeKind(kind), value, ChangeStatus(status), error, trace_id, driver.read_time(requested_at)
+    )
+
+
 async def insert_changes(conn: AsyncConnection, changes: list[Change]) -> None:
-    if changes:
-        await conn.execute(
-            chat_changes.insert(), [{name: getattr(c, name) for name in Change.__slots__} for c in changes]
-        )
+    if not changes:
+        return
+    driver = await Driver.of(conn)
+    await driver.execute_many(
+        _INSERT_CHANGE,
+        [(c.id, c.chat_id, str(c.kind), c.value, str(c.status), c.error, c.trace_id, driver.time(c.requested_at))
+         for c in changes],
+    )  # fmt: skip
+
+
+_INSERT_CHANGE = "INSERT INTO chat_changes (" + ", ".join(Change.__slots__) + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 
 
 async def queued_changes(conn: AsyncConnection, chat_ids: list[str]) -> dict[str, list[Change]]:
     found: dict[str, list[Change]] = {chat_id: [] for chat_id in chat_ids}
-    for row in await conn.execute(_QUEUED_CHANGES, {"chat_ids": chat_ids}):
-        found[row.chat_id].append(_change(row))
+    if not chat_ids:
+        return found
+    driver = await Driver.of(conn)
+    sql = f"{_SELECT_CHANGES} WHERE {driver.in_list('chat_id')} AND status = ? ORDER BY requested_at"
+    for row in await driver.fetch(sql, (driver.ids(chat_ids), ChangeStatus.QUEUED.value)):
+        change = _change_from(driver, row)
+        found[change.chat_id].append(change)
     return found
 
 
-_QUEUED_CHANGES = (
-    sa.select(*_CHANGE_COLUMNS)
-    .where(
-        chat_changes.c.chat_id.in_(sa.bindparam("chat_ids", expanding=True)),
-        chat_changes.c.status == ChangeStatus.QUEUED,
-    )
-    .order_by(chat_changes.c.requested_at)
-)
-
-
-async def changes_by_ids(db: Database, conn: AsyncConnection, change_ids: list[str], *, lock: bool) -> list[Change]:
+async def changes_by_ids(conn: AsyncConnection, change_ids: list[str], *, lock: bool) -> list[Change]:
     """Changes in the order they were requested; ``lock`` keeps another worker off them until commit."""
-    rows = await conn.execute(db.locked(_CHANGES, lock=lock), {"ids": change_ids})
-    return [_change(row) for row in rows]
-
-
-_CHANGES = (
-    sa.select(*_CHANGE_COLUMNS)
-    .where(chat_changes.c.id.in_(sa.bindparam("ids", expanding=True)))
-    .order_by(chat_changes.c.requested_at)
-)
+    driver = await Driver.of(conn)
+    sql = f"{_SELECT_CHANGES} WHERE {driver.in_list('id')} ORDER BY requested_at{driver.for_update(lock)}"
+    return [_change_from(driver, row) for row in await driver.fetch(sql, (driver.ids(change_ids),))]
 
 
 async def finish_changes(
@@ -77,18 +82,12 @@ async def finish_changes(
     """Settle changes: (change id, applied | failed, error)."""
     if not outcomes:
         return
-    rows = [
-        {"change_id": change_id, "outcome": status, "reason": error, "now": now}
-        for change_id, status, error in outcomes
-    ]  # fmt: skip
-    await conn.execute(_FINISH_CHANGE, rows)
-
-
-_FINISH_CHANGE = (
-    chat_changes.update()
-    .where(chat_changes.c.id == sa.bindparam("change_id"))
-    .values(status=sa.bindparam("outcome"), error=sa.bindparam("reason"), finished_at=sa.bindparam("now"))
-)
+    driver = await Driver.of(conn)
+    finished = driver.time(now)
+    await driver.execute_many(
+        "UPDATE chat_changes SET status = ?, error = ?, finished_at = ? WHERE id = ?",
+        [(str(status), error, finished, change_id) for change_id, status, error in outcomes],
+    )
 
 
 async def applied_changes(conn: AsyncConnection, chat_id: str, since: datetime | None) -> list[tuple[Change, datetime]]:

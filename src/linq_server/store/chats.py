@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from linq_server.store.database import Database
+from linq_server.store.driver import Driver
 from linq_server.store.schema import chat_participants, chats, messages, opt_outs, phone_numbers
 
 
@@ -75,13 +76,30 @@ async def chat_of(
     return _chat(row) if row else None
 
 
-async def chats_by_ids(db: Database, conn: AsyncConnection, chat_ids: list[str], *, lock: bool) -> dict[str, ChatRow]:
+async def chats_by_ids(conn: AsyncConnection, chat_ids: list[str], *, lock: bool) -> dict[str, ChatRow]:
     """Several chats at once; locked in id order (PostgreSQL), so concurrent batches cannot deadlock."""
-    rows = await conn.execute(db.locked(_CHATS, lock=lock, of=chats), {"ids": chat_ids})
-    return {row.id: _chat(row) for row in rows}
+    driver = await Driver.of(conn)
+    sql = _CHATS.format(ids=driver.in_list("chats.id"), lock=driver.for_update(lock, of="chats"))
+    found: dict[str, ChatRow] = {}
+    for row in await driver.fetch(sql, (driver.ids(chat_ids),)):
+        (id_, partner_id, line_id, line_number, line_type, is_group, service, recipient_key, reusable, custom_name,
+         icon, left_at, created_at, updated_at, line_status, opted_out_at) = row  # fmt: skip
+        found[id_] = ChatRow(
+            id_, partner_id, line_id, line_number, line_type, bool(is_group), service, recipient_key, bool(reusable),
+            custom_name, icon, driver.read_time_or_none(left_at), driver.read_time(created_at),
+            driver.read_time(updated_at), line_status, driver.read_time_or_none(opted_out_at),
+        )  # fmt: skip
+    return found
 
 
-_CHATS = _chat_query().where(chats.c.id.in_(sa.bindparam("ids", expanding=True))).order_by(chats.c.id)
+_CHATS = (
+    "SELECT chats.id, chats.partner_id, chats.line_id, chats.line_number, phone_numbers.line_type, chats.is_group,"
+    " chats.service, chats.recipient_key, chats.reusable, chats.custom_name, chats.group_chat_icon, chats.left_at,"
+    " chats.created_at, chats.updated_at, phone_numbers.status,"
+    " (SELECT max(opt_outs.opted_out_at) FROM opt_outs WHERE opt_outs.chat_id = chats.id)"
+    " FROM chats JOIN phone_numbers ON phone_numbers.id = chats.line_id"
+    " WHERE {ids} ORDER BY chats.id{lock}"
+)
 
 
 async def reusable_chat(conn: AsyncConnection, partner_id: str, line_number: str, recipient_key: str) -> ChatRow | None:

@@ -78,6 +78,12 @@ class Driver:
         """The parameter for ``in_list()``: a JSON array on SQLite, an array on PostgreSQL."""
         return json.dumps(list(values)) if self.sqlite else list(values)
 
+    def for_update(self, lock: bool, of: str | None = None) -> str:
+        """The clause that locks the selected rows until commit (PostgreSQL; SQLite's single writer needs none)."""
+        if not lock or self.sqlite:
+            return ""
+        return f" FOR UPDATE OF {of}" if of else " FOR UPDATE"
+
     def in_list(self, column: str) -> str:
         """``column`` is one of a list given as one parameter (one statement text whatever the length)."""
         return f"{column} IN (SELECT value FROM json_each(?))" if self.sqlite else f"{column} = ANY(?::varchar[])"
@@ -89,6 +95,9 @@ class Driver:
             return datetime.fromisoformat(value).replace(tzinfo=UTC)
         moment: datetime = value
         return moment.astimezone(UTC)
+
+    def read_time_or_none(self, value: Any) -> datetime | None:
+        return None if value is None else self.read_time(value)
 
     def read_json(self, value: Any) -> Any:
         # asyncpg decodes json columns itself (SQLAlchemy's codec); SQLite hands back the text.

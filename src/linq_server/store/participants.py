@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from linq_server.store.driver import Driver
 from linq_server.store.schema import chat_participants, chats
 from linq_server.vocabulary import ParticipantStatus
 
@@ -33,40 +34,42 @@ def _participant(row: Any) -> Participant:
 
 
 async def insert_participants(conn: AsyncConnection, participants: list[Participant]) -> None:
-    await conn.execute(
-        chat_participants.insert(), [{name: getattr(p, name) for name in Participant.__slots__} for p in participants]
-    )
+    driver = await Driver.of(conn)
+    await driver.execute_many(
+        "INSERT INTO chat_participants (" + ", ".join(Participant.__slots__) + ") VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(p.id, p.chat_id, p.handle, p.is_me, str(p.status), driver.time(p.joined_at), driver.time(p.left_at))
+         for p in participants],
+    )  # fmt: skip
 
 
 async def participants_of(conn: AsyncConnection, chat_ids: list[str]) -> dict[str, list[Participant]]:
     found: dict[str, list[Participant]] = {chat_id: [] for chat_id in chat_ids}
     if not chat_ids:
         return found
-    for row in await conn.execute(_PARTICIPANTS_OF, {"chat_ids": chat_ids}):
-        found[row.chat_id].append(_participant(row))
+    driver = await Driver.of(conn)
+    sql = _PARTICIPANTS_OF.format(chats=driver.in_list("chat_id"))
+    for id_, chat_id, handle, is_me, status, joined_at, left_at in await driver.fetch(sql, (driver.ids(chat_ids),)):
+        found[chat_id].append(
+            Participant(id_, chat_id, handle, bool(is_me), ParticipantStatus(status), driver.read_time(joined_at),
+                        driver.read_time_or_none(left_at))
+        )  # fmt: skip
     return found
 
 
 _PARTICIPANTS_OF = (
-    sa.select(*_PARTICIPANT_COLUMNS)
-    .where(chat_participants.c.chat_id.in_(sa.bindparam("chat_ids", expanding=True)))
-    .order_by(chat_participants.c.chat_id, chat_participants.c.is_me.desc(), chat_participants.c.joined_at,
-              chat_participants.c.handle)
-)  # fmt: skip
+    "SELECT " + ", ".join(Participant.__slots__) + " FROM chat_participants WHERE {chats}"
+    " ORDER BY chat_id, is_me DESC, joined_at, handle"
+)
 
 
 async def update_participants(conn: AsyncConnection, participants: list[Participant]) -> None:
     """Write back participants' status and dates (a rejoin, a removal, a departure), in one statement."""
     if not participants:
         return
-    await conn.execute(
-        chat_participants.update()
-        .where(chat_participants.c.id == sa.bindparam("participant_id"))
-        .values(status=sa.bindparam("new_status"), joined_at=sa.bindparam("joined"), left_at=sa.bindparam("left")),
-        [
-            {"participant_id": p.id, "new_status": p.status, "joined": p.joined_at, "left": p.left_at}
-            for p in participants
-        ],
+    driver = await Driver.of(conn)
+    await driver.execute_many(
+        "UPDATE chat_participants SET status = ?, joined_at = ?, left_at = ? WHERE id = ?",
+        [(str(p.status), driver.time(p.joined_at), driver.time(p.left_at), p.id) for p in participants],
     )
 
 
