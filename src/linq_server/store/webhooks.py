@@ -154,11 +154,12 @@ async def recent_events(
 
 
 async def insert_events(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Events whose ``data_json`` is their data already encoded as JSON."""
     driver = await Driver.of(conn)
     await driver.execute_many(
         _INSERT_EVENT,
         [
-            (r["id"], r["partner_id"], r["event_type"], r["phone_number"], r["trace_id"], driver.json(r["data"]),
+            (r["id"], r["partner_id"], r["event_type"], r["phone_number"], r["trace_id"], r["data_json"],
              driver.time(r["created_at"]))
             for r in rows
         ],

@@ -13,7 +13,7 @@ from linq_server.jobs.queue import JobQueue
 from linq_server.store import webhooks as store
 from linq_server.store.webhooks import Subscription
 from linq_server.vocabulary import WebhookDeliveryStatus
-from linq_server.webhooks.events import CURRENT_WEBHOOK_VERSION, V2_ONLY_EVENTS, envelope
+from linq_server.webhooks.events import CURRENT_WEBHOOK_VERSION, V2_ONLY_EVENTS, envelope_body
 from linq_server.webhooks.targets import webhook_version_of
 
 DELIVER_JOB = "webhook.deliver"
@@ -77,12 +77,13 @@ class Emitter:
             return []
         now = self.queue.clock.now()
         ids = [str(uuid.uuid4()) for _ in events]
+        data_json = [json.dumps(e.data, separators=(",", ":")) for e in events]
         await store.insert_events(
             conn,
             [
                 {"id": event_id, "partner_id": e.partner_id, "event_type": e.event_type, "phone_number": e.phone_number,
-                 "trace_id": e.trace_id, "data": e.data, "created_at": now}
-                for event_id, e in zip(ids, events, strict=True)
+                 "trace_id": e.trace_id, "data_json": data, "created_at": now}
+                for event_id, e, data in zip(ids, events, data_json, strict=True)
             ],
         )  # fmt: skip
         subscriptions = {
@@ -90,19 +91,16 @@ class Emitter:
             for partner_id in {e.partner_id for e in events}
         }
         deliveries: dict[str, list[dict[str, Any]]] = {partner_id: [] for partner_id in subscriptions}
-        for event_id, event in zip(ids, events, strict=True):
+        for event_id, event, data in zip(ids, events, data_json, strict=True):
             for subscription in subscriptions[event.partner_id]:
                 if not wants(subscription, event.event_type, event.phone_number):
                     continue
                 version = webhook_version_of(subscription.target_url)
                 if event.event_type in V2_ONLY_EVENTS and version != CURRENT_WEBHOOK_VERSION:
                     continue
-                body = json.dumps(
-                    envelope(
-                        event_type=event.event_type, event_id=event_id, created_at=now, partner_id=event.partner_id,
-                        trace_id=event.trace_id, webhook_version=version, data=event.data,
-                    ),
-                    separators=(",", ":"),
+                body = envelope_body(
+                    event_type=event.event_type, event_id=event_id, created_at=now, partner_id=event.partner_id,
+                    trace_id=event.trace_id, webhook_version=version, data_json=data,
                 )  # fmt: skip
                 deliveries[event.partner_id].append(
                     {"id": str(uuid.uuid4()), "event_id": event_id, "subscription_id": subscription.id, "body": body,

@@ -5,6 +5,7 @@ Shapes follow linq-python 0.65.0 (webhook_version 2026-02-03).
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -66,6 +67,26 @@ def envelope(
         "partner_id": partner_id,
         "data": data,
     }
+
+
+def envelope_body(
+    *,
+    event_type: str,
+    event_id: str,
+    created_at: datetime,
+    partner_id: str,
+    trace_id: str,
+    webhook_version: str,
+    data_json: str,
+) -> str:
+    """``envelope(...)`` as the compact JSON a delivery sends, with ``data`` given already encoded: an event's
+    data is encoded once for its own row and every subscription's body (``data`` is the envelope's last key)."""
+    fields = envelope(
+        event_type=event_type, event_id=event_id, created_at=created_at, partner_id=partner_id, trace_id=trace_id,
+        webhook_version=webhook_version, data={},
+    )  # fmt: skip
+    head = json.dumps(fields, separators=(",", ":"))
+    return f"{head.removesuffix('{}}')}{data_json}}}"
 
 
 def public_url(url: str) -> str:
