@@ -24,7 +24,7 @@ log = logging.getLogger("linq_server.sandbox")
 async def send_reply(ctx: DomainContext, job: Job) -> None:
     message_id = str(uuid.uuid5(_REPLY_IDS, job.id))
     async with ctx.db.read() as conn:
-        if await store.messages_by_ids(ctx.db, conn, [message_id], lock=False):
+        if await store.messages_by_ids(conn, [message_id], lock=False):
             return
     try:
         await receive_message(

@@ -156,7 +156,7 @@ class MessageDelivery:
 
         async def write(conn: AsyncConnection) -> None:
             batch = _Batch(self.ctx.clock.now())
-            locked = await store.messages_by_ids(self.ctx.db, conn, ids, lock=True)
+            locked = await store.messages_by_ids(conn, ids, lock=True)
             chats = await self._chats(conn, list(locked.values()))
             recipients = await recipient_store.recipients_for_messages(conn, list(locked))
             pending = {
@@ -193,8 +193,8 @@ class MessageDelivery:
 
         async def write(conn: AsyncConnection) -> None:
             batch = _Batch(self.ctx.clock.now())
-            locked = await store.messages_by_ids(self.ctx.db, conn, ids, lock=True)
-            rows = await recipient_store.recipients_of(self.ctx.db, conn, [(m, h) for m, h, _ in steps], lock=True)
+            locked = await store.messages_by_ids(conn, ids, lock=True)
+            rows = await recipient_store.recipients_of(conn, [(m, h) for m, h, _ in steps], lock=True)
             chats = await self._chats(conn, list(locked.values()))
             handles_of: dict[str, set[str]] = defaultdict(set)
             for message_id, handle, _ in steps:

@@ -20,7 +20,10 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from linq_server.store.schema import Timestamp
 
 _DRIVER = "linq_driver"
 # SQLAlchemy's storage format for SQLite DATETIME (naive UTC text; the microseconds always written), so
@@ -73,6 +76,16 @@ class Driver:
     def json(value: Any) -> str | None:
         # Both dialects take JSON as text here (SQLAlchemy sets asyncpg's json codec to pass text through).
         return None if value is None else json.dumps(value)
+
+    def value(self, column: sa.Column[Any], value: Any) -> Any:
+        """``value`` for ``column``, encoded by the column's type (for statements whose columns vary)."""
+        if value is None:
+            return None
+        if isinstance(column.type, Timestamp):
+            return self.time(value)
+        if isinstance(column.type, sa.JSON):
+            return json.dumps(value)
+        return value
 
     def ids(self, values: Sequence[str]) -> Any:
         """The parameter for ``in_list()``: a JSON array on SQLite, an array on PostgreSQL."""

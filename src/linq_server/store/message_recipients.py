@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from linq_server.store.database import Database
+from linq_server.store.driver import Driver
 from linq_server.store.schema import message_recipients, messages
 
 PENDING, DELIVERED, READ, FAILED = "pending", "delivered", "read", "failed"
@@ -51,41 +52,47 @@ _RECIPIENTS_FOR_MESSAGES = sa.select(message_recipients).where(
 
 
 async def recipients_of(
-    db: Database, conn: AsyncConnection, keys: list[tuple[str, str]], *, lock: bool
+    conn: AsyncConnection, keys: list[tuple[str, str]], *, lock: bool
 ) -> dict[tuple[str, str], Recipient]:
-    """The (message id, handle) rows asked for, locked until commit if ``lock``."""
+    """The (message id, handle) rows asked for, locked until commit if ``lock`` (every device step: on the driver)."""
     if not keys:
         return {}
-    rows = (await conn.execute(db.locked(_RECIPIENTS, lock=lock), {"keys": keys})).all()
-    return {(row.message_id, row.handle): Recipient(**row._mapping) for row in rows}
-
-
-_RECIPIENTS = sa.select(message_recipients).where(
-    sa.tuple_(message_recipients.c.message_id, message_recipients.c.handle).in_(sa.bindparam("keys", expanding=True))
-)
+    driver = await Driver.of(conn)
+    if driver.sqlite:
+        wanted = "(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))"
+        args: tuple[Any, ...] = (json.dumps(keys),)
+    else:
+        wanted = "(SELECT * FROM unnest(?::varchar[], ?::varchar[]))"
+        args = ([message for message, _handle in keys], [handle for _message, handle in keys])
+    sql = (
+        "SELECT message_id, handle, status, delivered_at, read_at FROM message_recipients"
+        f" WHERE (message_id, handle) IN {wanted} ORDER BY message_id, handle{driver.for_update(lock)}"
+    )
+    found: dict[tuple[str, str], Recipient] = {}
+    for message_id, handle, status, delivered_at, read_at in await driver.fetch(sql, args):
+        found[(message_id, handle)] = Recipient(
+            message_id, handle, status, driver.read_time_or_none(delivered_at), driver.read_time_or_none(read_at)
+        )
+    return found
 
 
 async def update_recipients(conn: AsyncConnection, updates: list[tuple[tuple[str, str], dict[str, Any]]]) -> None:
     """Several recipient rows' updates ((message id, handle), column values): alike ones in one statement."""
-    alike: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    driver = await Driver.of(conn)
+    alike: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
     for (message_id, handle), values in updates:
-        row = {"key_message": message_id, "key_handle": handle, **{f"set_{n}": v for n, v in values.items()}}
-        alike.setdefault(tuple(sorted(values)), []).append(row)
+        names = tuple(sorted(values))
+        row = (*(driver.value(message_recipients.c[name], values[name]) for name in names), message_id, handle)
+        alike.setdefault(names, []).append(row)
     for names, rows in alike.items():
-        await conn.execute(_update_recipients(names), rows)
+        await driver.execute_many(_update_recipients(names), rows)
 
 
 @functools.cache
-def _update_recipients(names: tuple[str, ...]) -> sa.Update:
-    """The update of these columns, built once per set of columns."""
-    return (
-        message_recipients.update()
-        .where(
-            message_recipients.c.message_id == sa.bindparam("key_message"),
-            message_recipients.c.handle == sa.bindparam("key_handle"),
-        )
-        .values({name: sa.bindparam(f"set_{name}") for name in names})
-    )
+def _update_recipients(names: tuple[str, ...]) -> str:
+    """The update of these columns, written once per set of columns."""
+    columns = ", ".join(f"{name} = ?" for name in names)
+    return f"UPDATE message_recipients SET {columns} WHERE message_id = ? AND handle = ?"
 
 
 async def waiting_for(conn: AsyncConnection, partner_id: str, handle: str) -> list[str]:

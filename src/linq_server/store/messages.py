@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from linq_server.store.database import Database
+from linq_server.store.driver import Driver
 from linq_server.store.schema import chat_participants, chats, messages
 
 
@@ -108,16 +109,28 @@ async def message_of(
     return _message(row) if row else None
 
 
-async def messages_by_ids(db: Database, conn: AsyncConnection, ids: list[str], *, lock: bool) -> dict[str, MessageRow]:
+async def messages_by_ids(conn: AsyncConnection, ids: list[str], *, lock: bool) -> dict[str, MessageRow]:
+    """Messages by id, locked until commit if ``lock`` (every device step reads its messages: on the driver)."""
     if not ids:
         return {}
-    rows = (await conn.execute(db.locked(_MESSAGES, lock=lock), {"ids": ids})).all()
-    return {row.id: _message(row) for row in rows}
+    driver = await Driver.of(conn)
+    sql = f"{_SELECT_MESSAGES} WHERE {driver.in_list('id')} ORDER BY id{driver.for_update(lock)}"
+    found: dict[str, MessageRow] = {}
+    for row in await driver.fetch(sql, (driver.ids(ids),)):
+        (id_, chat_id, partner_id, seq, is_from_me, sender, parts, effect, reply_to, thread_id, service, preferred,
+         status, key, trace_id, error_code, error_reason, edit_count, created, updated, sent, delivered, read, failed,
+         deleted) = row  # fmt: skip
+        found[id_] = MessageRow(
+            id_, chat_id, partner_id, seq, bool(is_from_me), sender, driver.read_json(parts), driver.read_json(effect),
+            driver.read_json(reply_to), thread_id, service, preferred, status, key, trace_id, error_code, error_reason,
+            edit_count, driver.read_time(created), driver.read_time(updated), driver.read_time_or_none(sent),
+            driver.read_time_or_none(delivered), driver.read_time_or_none(read), driver.read_time_or_none(failed),
+            driver.read_time_or_none(deleted),
+        )  # fmt: skip
+    return found
 
 
-_MESSAGES = (
-    sa.select(*_MESSAGE_COLUMNS).where(messages.c.id.in_(sa.bindparam("ids", expanding=True))).order_by(messages.c.id)
-)
+_SELECT_MESSAGES = "SELECT " + ", ".join(MessageRow.__slots__) + " FROM messages"
 
 
 async def message_by_key(conn: AsyncConnection, partner_id: str, key: str) -> MessageRow | None:
@@ -157,22 +170,20 @@ async def update_message(conn: AsyncConnection, message_id: str, **values: Any) 
 
 async def update_messages(conn: AsyncConnection, updates: list[tuple[str, dict[str, Any]]]) -> None:
     """Several messages' updates (message id, column values): those setting the same columns in one statement."""
-    alike: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    driver = await Driver.of(conn)
+    alike: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
     for message_id, values in updates:
-        row = {"update_id": message_id, **{f"update_{name}": value for name, value in values.items()}}
-        alike.setdefault(tuple(sorted(values)), []).append(row)
+        names = tuple(sorted(values))
+        row = (*(driver.value(messages.c[name], values[name]) for name in names), message_id)
+        alike.setdefault(names, []).append(row)
     for names, rows in alike.items():
-        await conn.execute(_update_messages(names), rows)
+        await driver.execute_many(_update_messages(names), rows)
 
 
 @functools.cache
-def _update_messages(names: tuple[str, ...]) -> sa.Update:
-    """The update of these columns, built once per set of columns."""
-    return (
-        messages.update()
-        .where(messages.c.id == sa.bindparam("update_id"))
-        .values({name: sa.bindparam(f"update_{name}") for name in names})
-    )
+def _update_messages(names: tuple[str, ...]) -> str:
+    """The update of these columns, written once per set of columns."""
+    return f"UPDATE messages SET {', '.join(f'{name} = ?' for name in names)} WHERE id = ?"
 
 
 async def mark_inbound_read(conn: AsyncConnection, chat_id: str, now: datetime) -> int:

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from linq_server.store.database import Database
+from linq_server.store.driver import Driver
 from linq_server.store.schema import sandbox_handles
 
 
@@ -21,13 +22,34 @@ async def handle_override(conn: AsyncConnection, partner_id: str, handle: str) -
 
 
 async def handle_overrides(conn: AsyncConnection, partner_id: str, handles: list[str]) -> dict[str, dict[str, Any]]:
-    found = await conn.execute(_HANDLE_OVERRIDES, {"partner_id": partner_id, "handles": handles})
-    return {row["handle"]: dict(row) for row in found.mappings()}
+    """The overrides of these handles, by handle (read for every batch of adds, sends and deliveries: on the driver)."""
+    if not handles:
+        return {}
+    driver = await Driver.of(conn)
+    sql = f"{_SELECT_OVERRIDES} WHERE partner_id = ? AND {driver.in_list('handle')}"
+    found: dict[str, dict[str, Any]] = {}
+    for (
+        partner,
+        handle,
+        services,
+        failing,
+        delivery_ms,
+        auto_read_ms,
+        offline,
+        replies,
+        updated_at,
+    ) in await driver.fetch(sql, (partner_id, driver.ids(handles))):
+        found[handle] = {
+            "partner_id": partner, "handle": handle, "services": driver.read_json(services),
+            "failing_operations": driver.read_json(failing), "delivery_ms": delivery_ms, "auto_read_ms": auto_read_ms,
+            "offline": bool(offline), "replies": driver.read_json(replies), "updated_at": driver.read_time(updated_at),
+        }  # fmt: skip
+    return found
 
 
-_HANDLE_OVERRIDES = sandbox_handles.select().where(
-    sandbox_handles.c.partner_id == sa.bindparam("partner_id"),
-    sandbox_handles.c.handle.in_(sa.bindparam("handles", expanding=True)),
+_SELECT_OVERRIDES = (
+    "SELECT partner_id, handle, services, failing_operations, delivery_ms, auto_read_ms, offline, replies, updated_at"
+    " FROM sandbox_handles"
 )
 
 
