@@ -246,10 +246,6 @@ class Database:
         """
         return statement if self.sqlite else statement.with_for_update(of=of)
 
-    def skip_locked(self, statement: sa.Select[Any]) -> sa.Select[Any]:
-        """Claim rows no other transaction holds (PostgreSQL); a no-op under SQLite's single writer."""
-        return statement if self.sqlite else statement.with_for_update(skip_locked=True)
-
     def upsert(
         self,
         table: sa.Table,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -23,14 +22,6 @@ class Participant:
     status: ParticipantStatus
     joined_at: datetime
     left_at: datetime | None
-
-
-_PARTICIPANT_COLUMNS = [chat_participants.c[name] for name in Participant.__slots__]
-
-
-def _participant(row: Any) -> Participant:
-    id_, chat_id, handle, is_me, status, joined_at, left_at = row
-    return Participant(id_, chat_id, handle, is_me, ParticipantStatus(status), joined_at, left_at)
 
 
 async def insert_participants(conn: AsyncConnection, participants: list[Participant]) -> None:
