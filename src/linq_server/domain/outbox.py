@@ -54,7 +54,7 @@ class Outbox:
     ) -> Outbox:
         """Lock the chats' message numbers, then their (line, recipient) rate-limit pairs (both in sorted order,
         so concurrent transactions cannot deadlock), and read what the gates need."""
-        seqs = await store.message_seqs(ctx.db, conn, sorted({chat.id for chat, _ in chats}))
+        seqs = await store.message_seqs(conn, sorted({chat.id for chat, _ in chats}))
         pairs = [(chat.line_number, handle) for chat, members in chats for handle in active_recipients(members)]
         windows = PairWindows(await window_store.lock_windows(ctx.db, conn, pairs))
         facts: dict[str, GateFacts] = {}

@@ -103,6 +103,20 @@ class Driver:
         """``column`` is one of a list given as one parameter (one statement text whatever the length)."""
         return f"{column} IN (SELECT value FROM json_each(?))" if self.sqlite else f"{column} = ANY(?::varchar[])"
 
+    def in_pairs(self, first: str, second: str) -> str:
+        """``(first, second)`` is one of a list of pairs given as the parameters ``pairs()`` makes."""
+        if self.sqlite:
+            pairs = "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)"
+        else:
+            pairs = "SELECT * FROM unnest(?::varchar[], ?::varchar[])"
+        return f"({first}, {second}) IN ({pairs})"
+
+    def pairs(self, values: Sequence[tuple[str, str]]) -> tuple[Any, ...]:
+        """The parameters for ``in_pairs()``: one JSON array of pairs on SQLite, two arrays on PostgreSQL."""
+        if self.sqlite:
+            return (json.dumps([list(pair) for pair in values]),)
+        return [first for first, _second in values], [second for _first, second in values]
+
     # Values out.
     def read_time(self, value: Any) -> datetime:
         """A NOT NULL timestamp column's value."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,13 +27,12 @@ class Recipient:
 
 async def insert_recipients(conn: AsyncConnection, recipients: dict[str, list[str]]) -> None:
     """Each message's recipients (by message id), pending, in one statement."""
-    rows = [
-        {"message_id": message_id, "handle": handle, "status": PENDING}
-        for message_id, handles in recipients.items()
-        for handle in handles
-    ]
+    rows = [(message_id, handle) for message_id, handles in recipients.items() for handle in handles]
     if rows:
-        await conn.execute(message_recipients.insert(), rows)
+        driver = await Driver.of(conn)
+        await driver.execute_many(
+            f"INSERT INTO message_recipients (message_id, handle, status) VALUES (?, ?, '{PENDING}')", rows
+        )
 
 
 async def recipients_for_messages(conn: AsyncConnection, message_ids: list[str]) -> dict[str, list[Recipient]]:
@@ -58,18 +56,12 @@ async def recipients_of(
     if not keys:
         return {}
     driver = await Driver.of(conn)
-    if driver.sqlite:
-        wanted = "(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))"
-        args: tuple[Any, ...] = (json.dumps(keys),)
-    else:
-        wanted = "(SELECT * FROM unnest(?::varchar[], ?::varchar[]))"
-        args = ([message for message, _handle in keys], [handle for _message, handle in keys])
     sql = (
         "SELECT message_id, handle, status, delivered_at, read_at FROM message_recipients"
-        f" WHERE (message_id, handle) IN {wanted} ORDER BY message_id, handle{driver.for_update(lock)}"
+        f" WHERE {driver.in_pairs('message_id', 'handle')} ORDER BY message_id, handle{driver.for_update(lock)}"
     )
     found: dict[tuple[str, str], Recipient] = {}
-    for message_id, handle, status, delivered_at, read_at in await driver.fetch(sql, args):
+    for message_id, handle, status, delivered_at, read_at in await driver.fetch(sql, driver.pairs(keys)):
         found[(message_id, handle)] = Recipient(
             message_id, handle, status, driver.read_time_or_none(delivered_at), driver.read_time_or_none(read_at)
         )

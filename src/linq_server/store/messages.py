@@ -63,29 +63,21 @@ async def next_seq(conn: AsyncConnection, chat_id: str) -> int:
     return int(result.scalar_one())
 
 
-async def message_seqs(db: Database, conn: AsyncConnection, chat_ids: list[str]) -> dict[str, int]:
+async def message_seqs(conn: AsyncConnection, chat_ids: list[str]) -> dict[str, int]:
     """The chats' last message numbers, their rows locked until commit (in id order), so numbers follow acceptance."""
-    return {row.id: int(row.message_seq) for row in await conn.execute(db.locked(_MESSAGE_SEQS), {"ids": chat_ids})}
-
-
-_MESSAGE_SEQS = (
-    sa.select(chats.c.id, chats.c.message_seq)
-    .where(chats.c.id.in_(sa.bindparam("ids", expanding=True)))
-    .order_by(chats.c.id)
-)
+    driver = await Driver.of(conn)
+    sql = f"SELECT id, message_seq FROM chats WHERE {driver.in_list('id')} ORDER BY id{driver.for_update(True)}"
+    return {chat_id: int(seq) for chat_id, seq in await driver.fetch(sql, (driver.ids(chat_ids),))}
 
 
 async def set_message_seqs(conn: AsyncConnection, seqs: dict[str, int]) -> None:
     """Record the chats' last message numbers, in one statement."""
     if not seqs:
         return
-    rows = [{"seq_chat": chat_id, "seq_last": seq} for chat_id, seq in sorted(seqs.items())]
-    await conn.execute(_SET_MESSAGE_SEQ, rows)
-
-
-_SET_MESSAGE_SEQ = (
-    chats.update().where(chats.c.id == sa.bindparam("seq_chat")).values(message_seq=sa.bindparam("seq_last"))
-)
+    driver = await Driver.of(conn)
+    await driver.execute_many(
+        "UPDATE chats SET message_seq = ? WHERE id = ?", [(seq, chat_id) for chat_id, seq in sorted(seqs.items())]
+    )
 
 
 async def insert_message(conn: AsyncConnection, message: MessageRow) -> None:
@@ -94,10 +86,21 @@ async def insert_message(conn: AsyncConnection, message: MessageRow) -> None:
 
 async def insert_messages(conn: AsyncConnection, rows: list[MessageRow]) -> None:
     """Several messages in one statement."""
-    if rows:
-        await conn.execute(
-            messages.insert(), [{name: getattr(message, name) for name in MessageRow.__slots__} for message in rows]
-        )
+    if not rows:
+        return
+    driver = await Driver.of(conn)
+    await driver.execute_many(
+        _INSERT_MESSAGE,
+        [
+            tuple(driver.value(messages.c[name], getattr(message, name)) for name in MessageRow.__slots__)
+            for message in rows
+        ],
+    )
+
+
+_INSERT_MESSAGE = (
+    f"INSERT INTO messages ({', '.join(MessageRow.__slots__)}) VALUES ({', '.join('?' for _ in MessageRow.__slots__)})"
+)
 
 
 async def message_of(

@@ -6,13 +6,14 @@ rewrites its log on every send, and integers cost far less to write and read bac
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from linq_server.store.database import Database
+from linq_server.store.driver import Driver
 from linq_server.store.schema import send_windows
 
 Pair = tuple[str, str]
@@ -39,48 +40,39 @@ async def lock_windows(db: Database, conn: AsyncConnection, pairs: list[Pair]) -
     ordered = sorted(set(pairs))
     if not ordered:
         return {}
-    logs = await _locked(db, conn, ordered)
+    logs = await _locked(conn, ordered)
     if missing := [pair for pair in ordered if pair not in logs]:
         rows = [{"line_number": line, "recipient": recipient, "recent": []} for line, recipient in missing]
         await conn.execute(db.built(_create_windows), rows)
-        logs |= await _locked(db, conn, missing)
+        logs |= await _locked(conn, missing)
     return logs
 
 
-async def _locked(db: Database, conn: AsyncConnection, pairs: list[Pair]) -> dict[Pair, list[datetime]]:
-    rows = await conn.execute(db.locked(_WINDOWS), {"pairs": pairs})
-    return {(row.line_number, row.recipient): [_moment(stored) for stored in row.recent] for row in rows}
-
-
-_WINDOWS = (
-    sa.select(send_windows.c.line_number, send_windows.c.recipient, send_windows.c.recent)
-    .where(sa.tuple_(send_windows.c.line_number, send_windows.c.recipient).in_(sa.bindparam("pairs", expanding=True)))
-    .order_by(send_windows.c.line_number, send_windows.c.recipient)
-)
+async def _locked(conn: AsyncConnection, pairs: list[Pair]) -> dict[Pair, list[datetime]]:
+    driver = await Driver.of(conn)
+    sql = (
+        "SELECT line_number, recipient, recent FROM send_windows"
+        f" WHERE {driver.in_pairs('line_number', 'recipient')} ORDER BY line_number, recipient{driver.for_update(True)}"
+    )
+    rows = await driver.fetch(sql, driver.pairs(pairs))
+    return {
+        (line, recipient): [_moment(stored) for stored in driver.read_json(recent)] for line, recipient, recent in rows
+    }
 
 
 def _create_windows(db: Database) -> Any:
     return db.insert_or_ignore(send_windows, ["line_number", "recipient"])
 
 
-_SAVE_WINDOW = (
-    send_windows.update()
-    .where(
-        send_windows.c.line_number == sa.bindparam("pair_line"),
-        send_windows.c.recipient == sa.bindparam("pair_recipient"),
-    )
-    .values(recent=sa.bindparam("pair_recent"))
-)
-
-
 async def save_windows(conn: AsyncConnection, windows: dict[Pair, list[datetime]]) -> None:
     """Write the logs back, in one statement."""
     if not windows:
         return
-    await conn.execute(
-        _SAVE_WINDOW,
+    driver = await Driver.of(conn)
+    await driver.execute_many(
+        "UPDATE send_windows SET recent = ? WHERE line_number = ? AND recipient = ?",
         [
-            {"pair_line": line, "pair_recipient": recipient, "pair_recent": [_stored(moment) for moment in moments]}
+            (json.dumps([_stored(moment) for moment in moments]), line, recipient)
             for (line, recipient), moments in sorted(windows.items())
         ],
     )
