@@ -1,13 +1,14 @@
 """Hot statements run straight on the database driver, inside the caller's SQLAlchemy transaction.
 
 The statements that run for every participant change, send, device step and webhook (the job queue,
-events, deliveries and attempts, chats, participants and changes, messages and recipients by id, handle
-overrides) cost more CPU through SQLAlchemy than the statements themselves: the execution context, the
-bind and result processors, the greenlet hops (under load, 23 % of the server's CPU was in SQLAlchemy,
-py-spy --gil; 8 % once these moved here). Here the SQL is written once with ``?`` placeholders (numbered
-``$n`` for asyncpg), values are encoded as SQLAlchemy stores them, so rows written either way read alike,
-and the statement runs on the transaction's own connection: SQLite's inline (its statements take
-microseconds; see ``database``), asyncpg's as a prepared statement.
+events, deliveries and attempts, chats, participants and changes, messages and recipients, message
+numbers, rate-limit windows, handle overrides) cost more CPU through SQLAlchemy than the statements
+themselves: the execution context, the bind and result processors, the greenlet hops (under load, 23 % of
+the server's CPU was in SQLAlchemy, py-spy --gil; 8 % once most of these had moved here). Here the SQL is
+written once with ``?`` placeholders (numbered ``$n`` for asyncpg), values are encoded as SQLAlchemy
+stores them, so rows written either way read alike, and the statement runs on the transaction's own
+connection: SQLite's inline (its statements take microseconds; see ``database``), asyncpg's as a
+prepared statement.
 
 Only statements whose text is fixed (or made once per set of columns) belong here; the rest stays in
 SQLAlchemy Core.
