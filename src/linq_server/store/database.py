@@ -229,16 +229,6 @@ class Database:
             statement = self._built[make] = make(self)
         return cast(_Statement, statement)
 
-    def locked(self, statement: sa.Select[Any], *, lock: bool = True, of: sa.Table | None = None) -> sa.Select[Any]:
-        """A module's constant ``statement``, its rows locked until commit when ``lock`` (``for_update``); the
-        locked form is built once. Only for statements that live as long as the process: they are kept."""
-        if not lock:
-            return statement
-        locked = self._built.get(statement)
-        if locked is None:
-            locked = self._built[statement] = self.for_update(statement, of=of)
-        return cast(sa.Select[Any], locked)
-
     def for_update(self, statement: sa.Select[Any], of: sa.Table | None = None) -> sa.Select[Any]:
         """Lock the selected rows (of ``of`` only, in a join) until commit (PostgreSQL).
 

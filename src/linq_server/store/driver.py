@@ -87,7 +87,7 @@ class Driver:
         if isinstance(column.type, Timestamp):
             return self.time(value)
         if isinstance(column.type, sa.JSON):
-            return json.dumps(value)
+            return self.json(value)
         return value
 
     def ids(self, values: Sequence[str]) -> Any:

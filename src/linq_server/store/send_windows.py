@@ -6,7 +6,6 @@ rewrites its log on every send, and integers cost far less to write and read bac
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -72,7 +71,7 @@ async def save_windows(conn: AsyncConnection, windows: dict[Pair, list[datetime]
     await driver.execute_many(
         "UPDATE send_windows SET recent = ? WHERE line_number = ? AND recipient = ?",
         [
-            (json.dumps([_stored(moment) for moment in moments]), line, recipient)
+            (driver.json([_stored(moment) for moment in moments]), line, recipient)
             for (line, recipient), moments in sorted(windows.items())
         ],
     )
