@@ -5,6 +5,8 @@
 In one run, on one machine, wrk (``-t2 -c32``, a new handle per request, round-robin over the groups)
 loads, one after the other:
 * the bare ceiling: a Starlette route answering the same JSON (``benchmarks/ceiling.py``);
+* the framework's floor: the same route in FastAPI with a body model, a bearer-key dependency and a
+  trace-id middleware, doing no work (``benchmarks/floor.py``): what linq-server does per add comes on top;
 * Prism 5 mocking Linq's own OpenAPI (stateless: it stores nothing);
 * the default ``linq-server serve`` (API and job worker in one process) on SQLite and on PostgreSQL,
   with a webhook subscription to a local receiver process (reset between databases).
@@ -26,6 +28,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -78,14 +81,24 @@ def _row(name: str, change: str, result: WrkResult, prism: WrkResult | None, cei
     ]  # fmt: skip
 
 
-def _mock_load(base: str, prefix: str, seconds: int, folder: Path) -> tuple[WrkResult, WrkResult]:
-    """Adds then removes against a stateless server (the ceiling, Prism): any uuid, any handle."""
+@dataclass
+class MockLoads:
+    adds: WrkResult
+    removes: WrkResult
+    adds_cpu: float
+    removes_cpu: float
+
+
+def _mock_load(pid: int, base: str, prefix: str, seconds: int, folder: Path) -> MockLoads:
+    """Adds then removes against a stateless server (the ceiling, the floor, Prism): any uuid, any handle."""
     chats = folder / "mock-chats.txt"
     chats.write_text("".join(f"{uuid.uuid4()}\n" for _ in range(1000)))
     key = generate_api_key()
+    cpu = cpu_seconds(pid)
     adds = run_wrk(base, "POST", chats, key=key, prefix=prefix, pairs=False, seconds=seconds)
+    adds_cpu, cpu = cpu_seconds(pid) - cpu, cpu_seconds(pid)
     removes = run_wrk(base, "DELETE", chats, key=key, prefix=prefix, pairs=False, seconds=seconds)
-    return adds, removes
+    return MockLoads(adds, removes, adds_cpu, cpu_seconds(pid) - cpu)
 
 
 async def _setup(base: str, key: str, receiver: str, groups: int) -> list[str]:
@@ -218,11 +231,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         port = free_port()
-        with process(["-m", "benchmarks.ceiling", str(port)], f"http://127.0.0.1:{port}/healthz"):
-            ceiling = _mock_load(f"http://127.0.0.1:{port}", "/api/partner", args.seconds, folder)
+        with process(["-m", "benchmarks.ceiling", str(port)], f"http://127.0.0.1:{port}/healthz") as server:
+            ceiling = _mock_load(server.pid, f"http://127.0.0.1:{port}", "/api/partner", args.seconds, folder)
         port = free_port()
-        with process(prism_command(port), f"http://127.0.0.1:{port}/", python=False, start_limit=120):
-            prism = _mock_load(f"http://127.0.0.1:{port}", "", args.seconds, folder)
+        with process(["-m", "benchmarks.floor", str(port)], f"http://127.0.0.1:{port}/healthz") as server:
+            floor = _mock_load(server.pid, f"http://127.0.0.1:{port}", "/api/partner", args.seconds, folder)
+        port = free_port()
+        with process(prism_command(port), f"http://127.0.0.1:{port}/", python=False, start_limit=120) as server:
+            prism = _mock_load(server.pid, f"http://127.0.0.1:{port}", "", args.seconds, folder)
         servers: dict[str, dict[str, Any]] = {}
         receiver_port = free_port()
         receiver = f"http://127.0.0.1:{receiver_port}"
@@ -231,15 +247,20 @@ def main() -> None:
                 servers[kind] = _linq_server(kind, args, receiver, folder)
 
     rows = [
-        _row("bare Starlette (ceiling)", "add", ceiling[0], prism[0], ceiling[0]),
-        _row("bare Starlette (ceiling)", "remove", ceiling[1], prism[1], ceiling[1]),
-        _row("Prism 5 (stateless mock)", "add", prism[0], prism[0], ceiling[0]),
-        _row("Prism 5 (stateless mock)", "remove", prism[1], prism[1], ceiling[1]),
-    ]
+        row
+        for name, loads in [
+            ("bare Starlette (ceiling)", ceiling), ("FastAPI route, no work (floor)", floor),
+            ("Prism 5 (stateless mock)", prism),
+        ]
+        for row in (
+            _row(name, "add", loads.adds, prism.adds, ceiling.adds, loads.adds_cpu),
+            _row(name, "remove", loads.removes, prism.removes, ceiling.removes, loads.removes_cpu),
+        )
+    ]  # fmt: skip
     for kind, measured in servers.items():
-        rows.append(_row(f"linq-server, {kind}", "add", measured["adds"], prism[0], ceiling[0], measured["adds_cpu"]))
-        rows.append(_row(f"linq-server, {kind}", "remove", measured["removes"], prism[1], ceiling[1],
-                         measured["removes_cpu"]))  # fmt: skip
+        name = f"linq-server, {kind}"
+        rows.append(_row(name, "add", measured["adds"], prism.adds, ceiling.adds, measured["adds_cpu"]))
+        rows.append(_row(name, "remove", measured["removes"], prism.removes, ceiling.removes, measured["removes_cpu"]))
     title = f"Participant changes: wrk -t2 -c32 -d{args.seconds}s, {args.groups} groups (load {started_load})"
     print_table(title, HEADERS, rows)
     print_table(
