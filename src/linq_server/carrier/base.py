@@ -9,8 +9,9 @@ holds up no worker, and a crash loses nothing (the job is in the database).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from linq_server.vocabulary import ChangeKind
 
@@ -40,6 +41,10 @@ class Carrier(Protocol):
     ) -> dict[str, frozenset[str]]:
         """The services on which each of ``handles`` can receive messages (one look-up for them all), read in
         ``conn``'s transaction when the caller is in one."""
+        ...
+
+    def services_of(self, handle: str, override: Mapping[str, Any] | None) -> frozenset[str]:
+        """What ``reachability`` answers for ``handle`` when its partner's override row (None: none) is at hand."""
         ...
 
     def default_replies(self, handle: str) -> tuple[Reply, ...]:

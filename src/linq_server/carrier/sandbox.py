@@ -18,6 +18,7 @@ steps it.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -105,11 +106,13 @@ class SandboxCarrier:
             async with self.db.read() as reading:
                 return await self.reachability(partner_id, handles, reading)
         overrides = await override_store.handle_overrides(conn, partner_id, handles)
-        return {
-            handle: frozenset(overrides[handle]["services"]) if handle in overrides
-            else self.file_overrides.get(handle) or default_services(handle)
-            for handle in handles
-        }  # fmt: skip
+        return {handle: self.services_of(handle, overrides.get(handle)) for handle in handles}
+
+    def services_of(self, handle: str, override: Mapping[str, Any] | None) -> frozenset[str]:
+        """The partner's override, else the handles file, else the default for the kind of handle."""
+        if override is not None:
+            return frozenset(override["services"])
+        return self.file_overrides.get(handle) or default_services(handle)
 
     def accept(self, operations: list[GroupOperation]) -> list[float]:
         return [self.delay_seconds for _ in operations]

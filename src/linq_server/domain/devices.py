@@ -42,14 +42,14 @@ async def devices_of(
     if conn is None:
         async with ctx.db.read() as reading:
             return await devices_of(ctx, partner_id, handles, reading)
-    reachable = await ctx.carrier.reachability(partner_id, handles, conn)
     overrides = await handle_store.handle_overrides(conn, partner_id, handles)
     devices = {}
     for handle in handles:
-        override = overrides.get(handle, {})
+        found = overrides.get(handle)
+        override = found or {}
         stored = override.get("replies")
         devices[handle] = Device(
-            services=reachable[handle],
+            services=ctx.carrier.services_of(handle, found),
             delivery_ms=override.get("delivery_ms"),
             auto_read_ms=override.get("auto_read_ms"),
             offline=bool(override.get("offline")),
