@@ -130,19 +130,19 @@ class ParticipantDesk:
 
     async def _commit(self, batch: list[_Request]) -> list[LinqError | None]:
         ctx = self.ctx
-        reachable: dict[tuple[str, str], frozenset[str]] = {}
-        for partner_id in {r.partner_id for r in batch}:
-            handles = sorted(
-                {r.handle for r in batch if r.partner_id == partner_id and r.kind == ChangeKind.ADD_PARTICIPANT}
-            )
-            if handles:
-                found = await ctx.carrier.reachability(partner_id, handles)
-                reachable.update({(partner_id, h): services_ for h, services_ in found.items()})
         chat_ids = sorted({r.chat_id for r in batch})
         now = ctx.clock.now()
         answers: list[LinqError | None] = []
         changes: list[Change] = []
         async with ctx.db.write() as conn:
+            reachable: dict[tuple[str, str], frozenset[str]] = {}
+            for partner_id in {r.partner_id for r in batch}:
+                handles = sorted(
+                    {r.handle for r in batch if r.partner_id == partner_id and r.kind == ChangeKind.ADD_PARTICIPANT}
+                )
+                if handles:
+                    found = await ctx.carrier.reachability(partner_id, handles, conn)
+                    reachable.update({(partner_id, h): services_ for h, services_ in found.items()})
             chats = await chat_store.chats_by_ids(conn, chat_ids, lock=True)
             members = await participant_store.participants_of(conn, list(chats))
             queued = await change_store.queued_changes(conn, list(chats))
