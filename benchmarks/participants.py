@@ -1,6 +1,6 @@
 """Participants benchmark: what a user sees adding and removing group members, against a mock and a ceiling.
 
-    python -m benchmarks.participants [--seconds 10] [--groups 1000] [--databases sqlite,postgresql]
+    python -m benchmarks.participants [--seconds 10] [--groups 1000] [--databases sqlite,postgresql] [--workers 1,2]
 
 In one run, on one machine, wrk (``-t2 -c32``, a new handle per request, round-robin over the groups)
 loads, one after the other:
@@ -9,7 +9,8 @@ loads, one after the other:
   trace-id middleware, doing no work (``benchmarks/floor.py``): what linq-server does per add comes on top;
 * Prism 5 mocking Linq's own OpenAPI (stateless: it stores nothing);
 * the default ``linq-server serve`` (API and job worker in one process) on SQLite and on PostgreSQL,
-  with a webhook subscription to a local receiver process (reset between databases).
+  with a webhook subscription to a local receiver process (reset between databases); then
+  ``serve --workers 2`` (two API processes on the port, the first also running the job worker) the same way.
 
 It prints, for adds and for removes, the 202s per second (only 202s count), p50/p99, the ratios to
 Prism and to the ceiling and the server's CPU per 202; the webhook drain (each 202 matched by its
@@ -168,15 +169,15 @@ async def _idle_latency(base: str, key: str, receiver: str, groups: list[str], c
     return [f"{len(delays)}/{count}", *(f"{percentile(delays, p):.1f}" for p in (50, 95, 99)), lost, repeated]
 
 
-def _linq_server(kind: str, args: argparse.Namespace, receiver: str, folder: Path) -> dict[str, Any]:
-    """Start a default `linq-server serve` on a fresh ``kind`` database and measure it."""
+def _linq_server(kind: str, workers: int, args: argparse.Namespace, receiver: str, folder: Path) -> dict[str, Any]:
+    """Start `linq-server serve --workers N` (1: the default) on a fresh ``kind`` database and measure it."""
     httpx.post(f"{receiver}/reset")
     with fresh_database(kind) as url, tempfile.TemporaryDirectory() as data:
         key, port = generate_api_key(), free_port()
         env = {"LINQ_SERVER_DATABASE_URL": url, "LINQ_SERVER_API_KEY": key, "LINQ_SERVER_PHONE_NUMBERS": LINE,
                "LINQ_SERVER_DATA_DIR": data}  # fmt: skip
         base = f"http://127.0.0.1:{port}"
-        command = ["-m", "linq_server", "serve", "--host", "127.0.0.1", "--port", str(port)]
+        command = ["-m", "linq_server", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
         with process(command, f"{base}/healthz", env=env, start_limit=120) as server:
             groups = asyncio.run(_setup(base, key, receiver, args.groups))
             chats = folder / f"{kind}-chats.txt"
@@ -186,7 +187,7 @@ def _linq_server(kind: str, args: argparse.Namespace, receiver: str, folder: Pat
             idle_mb = rss_mb(server.pid)
             measured: dict[str, Any] = {"idle_mb": idle_mb}
             with peak_rss(server.pid) as peak:
-                profiler = start_profile(server.pid, args.profile, kind, args.seconds)
+                profiler = start_profile(server.pid, args.profile, f"{kind}-{workers}", args.seconds)
                 traces = folder / f"{kind}-add-traces.txt"
                 cpu = cpu_seconds(server.pid)
                 adds = run_wrk(base, "POST", chats, key=key, prefix="/api/partner", pairs=False,
@@ -221,6 +222,7 @@ def main() -> None:
     parser.add_argument("--groups", type=int, default=1000)
     parser.add_argument("--idle", type=int, default=100, help="adds sent one at a time for the idle latency")
     parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--workers", default="1,2", help="serve's --workers values to measure (1: the default)")
     parser.add_argument("--profile", type=Path, help="write py-spy raw profiles of the adds here")
     args = parser.parse_args()
     require_wrk()
@@ -243,8 +245,10 @@ def main() -> None:
         receiver_port = free_port()
         receiver = f"http://127.0.0.1:{receiver_port}"
         with process(["-m", "benchmarks.receiver", str(receiver_port)], f"{receiver}/count"):
-            for kind in kinds:
-                servers[kind] = _linq_server(kind, args, receiver, folder)
+            for workers in [int(n) for n in args.workers.split(",")]:
+                for kind in kinds:
+                    label = kind if workers == 1 else f"{kind}, --workers {workers}"
+                    servers[label] = _linq_server(kind, workers, args, receiver, folder)
 
     rows = [
         row
@@ -265,17 +269,17 @@ def main() -> None:
     print_table(title, HEADERS, rows)
     print_table(
         f"Webhook drain: every 202 matched with its event by trace id, within {DRAIN_LIMIT:.0f} s of the end",
-        ["database", "change", "202s", "delivered", "waited s", "lost", "duplicates", "in flight at stop"],
+        ["server", "change", "202s", "delivered", "waited s", "lost", "duplicates", "in flight at stop"],
         [[kind, change, *m[f"{change}s_drain"]] for kind, m in servers.items() for change in ("add", "remove")],
     )
     print_table(
         f"202 → participant.added webhook, one add at a time ({args.idle} adds)",
-        ["database", "delivered", "p50 ms", "p95 ms", "p99 ms", "lost", "duplicates"],
+        ["server", "delivered", "p50 ms", "p95 ms", "p99 ms", "lost", "duplicates"],
         [[kind, *m["idle"]] for kind, m in servers.items()],
     )
     print_table(
-        "Resident memory of `linq-server serve`",
-        ["database", "idle MB", "peak MB under load"],
+        "Resident memory of `linq-server serve` (all its processes)",
+        ["server", "idle MB", "peak MB under load"],
         [[kind, f"{m['idle_mb']:.0f}", f"{m['peak_mb']:.0f}"] for kind, m in servers.items()],
     )
     print(f"load average: {started_load} at the start, {load_average()} at the end; {os.cpu_count()} cores")

@@ -22,6 +22,7 @@ from linq_server.app import create_app
 from linq_server.config import Settings, kept_secret
 from linq_server.domain import partners
 from linq_server.domain.errors import LinqError
+from linq_server.processes import become_supervisor, end_with_parent, listening_socket
 from linq_server.services import build_services
 from linq_server.store.database import Database
 from linq_server.store.migrate import migrate as run_migrations
@@ -61,6 +62,9 @@ def serve(
     fd: Annotated[
         int | None, typer.Option(help="Serve on this inherited, already-bound socket (host and port are ignored).")
     ] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="API processes on the one port (the first also runs the job worker).")
+    ] = 1,
 ) -> None:
     """Migrate the database, make sure the sandbox partner exists, and serve the API (and a worker)."""
     # An inherited socket lets whoever started us bind port 0 and know the port (the pytest plugin does).
@@ -86,6 +90,28 @@ def serve(
         ),
         soft_wrap=True,
     )
+    if workers > 1:
+        listening = inherited if inherited is not None else listening_socket(host, port)
+        become_supervisor(listening, workers, job_worker=worker, log_level=settings.log_level)
+    _serve_api(settings, worker, host, port, inherited)
+
+
+@app.command("api-process", hidden=True)
+def api_process(
+    fd: Annotated[int, typer.Option(help="The inherited listening socket.")],
+    worker: Annotated[bool, typer.Option(help="Also run a job worker in this process.")] = True,
+) -> None:
+    """One of ``serve --workers N``'s processes: its parent migrated, made the sandbox partner and printed."""
+    end_with_parent()
+    inherited = socket.socket(fileno=fd)
+    host, port = inherited.getsockname()[:2]
+    settings = Settings()
+    settings.public_url = (settings.public_url or f"http://{host}:{port}").rstrip("/")
+    _configure_logging(settings)
+    _serve_api(settings, worker, host, port, inherited)
+
+
+def _serve_api(settings: Settings, worker: bool, host: str, port: int, inherited: socket.socket | None) -> None:
     config = uvicorn.Config(
         create_app(settings, run_worker=worker), host=host, port=port, log_level=settings.log_level.lower()
     )
