@@ -72,6 +72,10 @@ def serve(
     if inherited is not None:
         host, port = inherited.getsockname()[:2]
     settings = Settings()
+    if workers > 1 and settings.clock == "manual":
+        # Each process would hold its own manual clock, and calls land on either.
+        console.print("[red]--workers needs real time:[/] a manual clock (LINQ_SERVER_CLOCK=manual) is one process's")
+        raise typer.Exit(2)
     settings.public_url = (settings.public_url or f"http://{host}:{port}").rstrip("/")
     _configure_logging(settings)
     run_migrations(settings.database_url)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -142,3 +144,14 @@ def test_a_process_that_dies_at_once_stops_serve(server: ServerProcess) -> None:
     assert server.process.wait(timeout=20) == 1
     assert _wait_until(lambda: not _alive(second), within=15)
     assert "exited at once" in server.log()
+
+
+def test_a_manual_clock_cannot_be_shared_by_several_processes(tmp_path: Path) -> None:
+    environment = {**os.environ, "LINQ_SERVER_CLOCK": "manual", "LINQ_SERVER_DATA_DIR": str(tmp_path),
+                   "LINQ_SERVER_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "linq_server", "serve", "--port", "0", "--workers", "2"],
+        env=environment, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "--workers needs real time" in done.stdout
