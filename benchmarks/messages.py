@@ -1,11 +1,13 @@
 """Messages benchmark: concurrent sends beside participant adds, and accept → webhook latency when idle.
 
     python -m benchmarks.messages [--seconds 5] [--groups 300] [--idle 100] [--databases sqlite,postgresql]
-                                  [--profile DIR]
+                                  [--workers 1,2] [--profile DIR]
 
-For each database (PostgreSQL when it answers) it starts a real `linq-server serve` (the per-pair rate
-limit raised, network delay 0 ms so the simulated network's own latency is not measured) with a webhook
-subscription to ``benchmarks/receiver.py`` (message.sent, message.delivered, participant.added), then:
+For each database (PostgreSQL when it answers), and on PostgreSQL for each ``--workers`` value (``serve
+--workers 2``: two API processes on the port, the first also running the job worker), it starts a real
+`linq-server serve` (the per-pair rate limit raised, network delay 0 ms so the simulated network's own
+latency is not measured) with a webhook subscription to ``benchmarks/receiver.py`` (message.sent,
+message.delivered, participant.added), then:
 * wrk (``-t2 -c32``) sends text messages round-robin into 64 DMs: 202s/s and p50/p99;
 * wrk, the same way, adds participants to groups (the rate sends should at least match);
   each load starts once every webhook of what came before it was received;
@@ -125,8 +127,8 @@ async def _idle_latency(base: str, key: str, receiver: str, dms: list[str], coun
     return rows
 
 
-def _linq_server(kind: str, args: argparse.Namespace, receiver: str, folder: Path) -> dict[str, Any]:
-    """Start `linq-server serve` on a fresh ``kind`` database and measure it."""
+def _linq_server(kind: str, workers: int, args: argparse.Namespace, receiver: str, folder: Path) -> dict[str, Any]:
+    """Start `linq-server serve --workers N` on a fresh ``kind`` database and measure it."""
     httpx.post(f"{receiver}/reset")
     with fresh_database(kind) as url, tempfile.TemporaryDirectory() as data:
         key, port = generate_api_key(), free_port()
@@ -134,7 +136,7 @@ def _linq_server(kind: str, args: argparse.Namespace, receiver: str, folder: Pat
                "LINQ_SERVER_DATA_DIR": data, "LINQ_SERVER_LOG_LEVEL": "WARNING",
                "LINQ_SERVER_MESSAGES_PER_MINUTE": "1000000", "LINQ_SERVER_CARRIER_DELAY_MS": "0"}  # fmt: skip
         base = f"http://127.0.0.1:{port}"
-        command = ["-m", "linq_server", "serve", "--host", "127.0.0.1", "--port", str(port)]
+        command = ["-m", "linq_server", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
         with process(command, f"{base}/healthz", env={**os.environ, **env}, start_limit=120) as server:
             dms, groups = asyncio.run(_setup(base, key, receiver, args.groups))
             dm_file, group_file = folder / f"{kind}-dms.txt", folder / f"{kind}-groups.txt"
@@ -143,7 +145,7 @@ def _linq_server(kind: str, args: argparse.Namespace, receiver: str, folder: Pat
             _drain(receiver, expected)
             dm_file.write_text("".join(f"{chat}\n" for chat in dms))
             group_file.write_text("".join(f"{chat}\n" for chat in random.sample(groups, len(groups))))
-            profiler = start_profile(server.pid, args.profile, kind, args.seconds)
+            profiler = start_profile(server.pid, args.profile, f"{kind}-{workers}", args.seconds)
             cpu = cpu_seconds(server.pid)
             sends = run_wrk(base, "POST", dm_file, key=key, prefix="/api/partner", pairs=False,
                             seconds=args.seconds, mode="messages")  # fmt: skip
@@ -194,6 +196,7 @@ def main() -> None:
     parser.add_argument("--groups", type=int, default=300)
     parser.add_argument("--idle", type=int, default=100, help="sends one at a time for the idle latency")
     parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--workers", default="1,2", help="serve's --workers values to measure (1: the default)")
     parser.add_argument("--profile", type=Path, help="write py-spy raw profiles of the sends here")
     args = parser.parse_args()
     require_wrk()
@@ -204,24 +207,26 @@ def main() -> None:
         receiver_port = free_port()
         receiver = f"http://127.0.0.1:{receiver_port}"
         with process(["-m", "benchmarks.receiver", str(receiver_port)], f"{receiver}/count"):
-            for kind in kinds:
-                measured[kind] = _linq_server(kind, args, receiver, Path(scratch))
+            for workers in [int(n) for n in args.workers.split(",")]:
+                for kind in [kind for kind in kinds if workers == 1 or kind == "postgresql"]:  # --workers: PostgreSQL
+                    label = kind if workers == 1 else f"{kind}, --workers {workers}"
+                    measured[label] = _linq_server(kind, workers, args, receiver, Path(scratch))
     print_table(
         f"wrk -t2 -c32 -d{args.seconds}s: sends into {DMS} DMs, participant adds into {args.groups} groups "
         f"(load {started_load})",
-        ["database", "request", "202/s", "with webhooks", "p50 ms", "p99 ms", "non-202", "CPU ms/202", "in all",
+        ["server", "request", "202/s", "with webhooks", "p50 ms", "p99 ms", "non-202", "CPU ms/202", "in all",
          "cores"],
         [_row(kind, request, m[key], m[f"{key}_cpu"], args.seconds, m[f"{key}_drained"])
          for kind, m in measured.items() for request, key in (("send", "sends"), ("participant add", "adds"))],
     )  # fmt: skip
     print_table(
         "Webhooks drained after each load (message.sent + message.delivered per send, participant.added per add)",
-        ["database", "after the sends: s (limit 60)", "after the adds: s (limit 60)"],
+        ["server", "after the sends: s (limit 60)", "after the adds: s (limit 60)"],
         [[kind, f"{m['sends_drained']:.1f}", f"{m['adds_drained']:.1f}"] for kind, m in measured.items()],
     )
     print_table(
         f"202 → webhook, one send at a time ({args.idle} sends, network delay 0 ms)",
-        ["database", "event", "received", "p50 ms", "p95 ms"],
+        ["server", "event", "received", "p50 ms", "p95 ms"],
         [[kind, event, *m["idle"][event]] for kind, m in measured.items() for event in EVENTS],
     )
     for kind, m in measured.items():

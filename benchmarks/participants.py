@@ -9,7 +9,7 @@ loads, one after the other:
   trace-id middleware, doing no work (``benchmarks/floor.py``): what linq-server does per add comes on top;
 * Prism 5 mocking Linq's own OpenAPI (stateless: it stores nothing);
 * the default ``linq-server serve`` (API and job worker in one process) on SQLite and on PostgreSQL,
-  with a webhook subscription to a local receiver process (reset between databases); then
+  with a webhook subscription to a local receiver process (reset between databases); then, on PostgreSQL,
   ``serve --workers 2`` (two API processes on the port, the first also running the job worker) the same way.
 
 It prints, for adds and for removes, the 202s per second (only 202s count), p50/p99, the ratios to
@@ -246,7 +246,7 @@ def main() -> None:
         receiver = f"http://127.0.0.1:{receiver_port}"
         with process(["-m", "benchmarks.receiver", str(receiver_port)], f"{receiver}/count"):
             for workers in [int(n) for n in args.workers.split(",")]:
-                for kind in kinds:
+                for kind in [kind for kind in kinds if workers == 1 or kind == "postgresql"]:  # --workers: PostgreSQL
                     label = kind if workers == 1 else f"{kind}, --workers {workers}"
                     servers[label] = _linq_server(kind, workers, args, receiver, folder)
 

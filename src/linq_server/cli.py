@@ -24,7 +24,7 @@ from linq_server.domain import partners
 from linq_server.domain.errors import LinqError
 from linq_server.processes import become_supervisor, end_with_parent, listening_socket
 from linq_server.services import build_services
-from linq_server.store.database import Database
+from linq_server.store.database import Database, is_sqlite
 from linq_server.store.migrate import migrate as run_migrations
 from linq_server.store.partners import Partner, PhoneLine
 from linq_server.workers import build_worker
@@ -63,7 +63,7 @@ def serve(
         int | None, typer.Option(help="Serve on this inherited, already-bound socket (host and port are ignored).")
     ] = None,
     workers: Annotated[
-        int, typer.Option(min=1, help="API processes on the one port (the first also runs the job worker).")
+        int, typer.Option(min=1, help="API processes on the port, the first also running the job worker (PostgreSQL).")
     ] = 1,
 ) -> None:
     """Migrate the database, make sure the sandbox partner exists, and serve the API (and a worker)."""
@@ -72,10 +72,8 @@ def serve(
     if inherited is not None:
         host, port = inherited.getsockname()[:2]
     settings = Settings()
-    if workers > 1 and settings.clock == "manual":
-        # Each process would hold its own manual clock, and calls land on either.
-        console.print("[red]--workers needs real time:[/] a manual clock (LINQ_SERVER_CLOCK=manual) is one process's")
-        raise typer.Exit(2)
+    if workers > 1:
+        _check_several_processes(settings)
     settings.public_url = (settings.public_url or f"http://{host}:{port}").rstrip("/")
     _configure_logging(settings)
     run_migrations(settings.database_url)
@@ -98,6 +96,18 @@ def serve(
         listening = inherited if inherited is not None else listening_socket(host, port)
         become_supervisor(listening, workers, job_worker=worker, log_level=settings.log_level)
     _serve_api(settings, worker, host, port, inherited)
+
+
+def _check_several_processes(settings: Settings) -> None:
+    """``--workers`` needs what several processes can share: PostgreSQL (it wakes another process's job worker
+    at once, where SQLite's would find new jobs only at its next poll, a second later), and real time."""
+    if is_sqlite(settings.database_url):
+        console.print("[red]--workers needs PostgreSQL:[/] on SQLite, run one process (the default)")
+        raise typer.Exit(2)
+    if settings.clock == "manual":
+        # Each process would hold its own manual clock, and calls land on either.
+        console.print("[red]--workers needs real time:[/] a manual clock (LINQ_SERVER_CLOCK=manual) is one process's")
+        raise typer.Exit(2)
 
 
 @app.command("api-process", hidden=True)

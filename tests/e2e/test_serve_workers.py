@@ -1,4 +1,4 @@
-"""`linq-server serve --workers N`: several API processes on one port, supervised by the one you started."""
+"""`linq-server serve --workers N` (PostgreSQL): several API processes on one port, supervised by the one started."""
 
 from __future__ import annotations
 
@@ -21,6 +21,9 @@ from linq_server.processes import STARTED_WELL_SECONDS
 from tests.support.phones import new_phone
 from tests.support.receiver import Receiver
 from tests.support.server import ServerProcess, strict_sdk
+
+POSTGRES_URL = os.environ.get("LINQ_SERVER_TEST_POSTGRES_URL")
+needs_postgres = pytest.mark.skipif(not POSTGRES_URL, reason="serve --workers needs PostgreSQL")
 
 
 @pytest.fixture
@@ -79,6 +82,7 @@ def _add_and_announce(server: ServerProcess, receiver: Receiver, secret: str, sd
     assert sorted(announced) == sorted(handles)
 
 
+@needs_postgres
 def test_two_processes_serve_one_port_and_every_add_is_announced_once(server: ServerProcess) -> None:
     children = _children(server)
     assert len(children) == 2 and all(_alive(pid) for pid in children)
@@ -97,6 +101,7 @@ def test_two_processes_serve_one_port_and_every_add_is_announced_once(server: Se
     assert server.alarms() == []
 
 
+@needs_postgres
 def test_stopping_serve_stops_its_processes(server: ServerProcess) -> None:
     children = _children(server)
     server.stop()
@@ -105,6 +110,7 @@ def test_stopping_serve_stops_its_processes(server: ServerProcess) -> None:
     assert server.alarms() == []
 
 
+@needs_postgres
 def test_a_killed_serve_takes_its_processes_with_it(server: ServerProcess) -> None:
     children = _children(server)
     server.kill()
@@ -113,6 +119,7 @@ def test_a_killed_serve_takes_its_processes_with_it(server: ServerProcess) -> No
         httpx.get(f"http://127.0.0.1:{server.port}/healthz", timeout=2)
 
 
+@needs_postgres
 def test_a_process_that_dies_after_starting_well_is_replaced_and_the_job_worker_with_it(
     server: ServerProcess,
 ) -> None:
@@ -135,6 +142,7 @@ def test_a_process_that_dies_after_starting_well_is_replaced_and_the_job_worker_
     assert "starting another" in server.log()
 
 
+@needs_postgres
 @pytest.mark.expects_server_errors
 def test_a_process_that_dies_at_once_stops_serve(server: ServerProcess) -> None:
     """A process that cannot stay up would only die again: serve stops everything and exits non-zero."""
@@ -146,12 +154,23 @@ def test_a_process_that_dies_at_once_stops_serve(server: ServerProcess) -> None:
     assert "exited at once" in server.log()
 
 
-def test_a_manual_clock_cannot_be_shared_by_several_processes(tmp_path: Path) -> None:
-    environment = {**os.environ, "LINQ_SERVER_CLOCK": "manual", "LINQ_SERVER_DATA_DIR": str(tmp_path),
-                   "LINQ_SERVER_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}  # fmt: skip
-    done = subprocess.run(
+def _refused(tmp_path: Path, database_url: str, clock: str) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "LINQ_SERVER_CLOCK": clock, "LINQ_SERVER_DATA_DIR": str(tmp_path),
+                   "LINQ_SERVER_DATABASE_URL": database_url}  # fmt: skip
+    return subprocess.run(
         [sys.executable, "-m", "linq_server", "serve", "--port", "0", "--workers", "2"],
         env=environment, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
+
+
+def test_several_processes_are_refused_on_sqlite(tmp_path: Path) -> None:
+    done = _refused(tmp_path, f"sqlite:///{tmp_path / 'x.db'}", "real")
+    assert done.returncode == 2
+    assert "--workers needs PostgreSQL" in done.stdout
+
+
+@needs_postgres
+def test_a_manual_clock_cannot_be_shared_by_several_processes(fresh_database_url: str, tmp_path: Path) -> None:
+    done = _refused(tmp_path, fresh_database_url, "manual")
     assert done.returncode == 2
     assert "--workers needs real time" in done.stdout
