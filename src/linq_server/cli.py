@@ -74,7 +74,7 @@ def serve(
     settings = Settings()
     if workers > 1:
         _check_several_processes(settings)
-    settings.public_url = (settings.public_url or f"http://{host}:{port}").rstrip("/")
+    settings.public_url = _public_url(settings, host, port)
     _configure_logging(settings)
     run_migrations(settings.database_url)
     sandbox = asyncio.run(_ensure_sandbox(settings))
@@ -96,6 +96,11 @@ def serve(
         listening = inherited if inherited is not None else listening_socket(host, port)
         become_supervisor(listening, workers, job_worker=worker, log_level=settings.log_level)
     _serve_api(settings, worker, host, port, inherited)
+
+
+def _public_url(settings: Settings, host: str, port: int) -> str:
+    """Where clients reach this server: the configured URL, else the address served."""
+    return (settings.public_url or f"http://{host}:{port}").rstrip("/")
 
 
 def _check_several_processes(settings: Settings) -> None:
@@ -120,7 +125,7 @@ def api_process(
     inherited = socket.socket(fileno=fd)
     host, port = inherited.getsockname()[:2]
     settings = Settings()
-    settings.public_url = (settings.public_url or f"http://{host}:{port}").rstrip("/")
+    settings.public_url = _public_url(settings, host, port)
     _configure_logging(settings)
     _serve_api(settings, worker, host, port, inherited)
 

@@ -1,10 +1,11 @@
 """``serve --workers N``: N API processes accepting on one listening socket, the first also running the job worker.
 
 One Python process uses one core (the GIL); a second API process puts a second core to work. Only the first
-process runs the job worker: two job workers in one deployment on two cores claimed smaller batches and
-served fewer adds than one (benchmarks.participants, PostgreSQL). The processes share the database, so
-everything that already holds across several ``serve`` processes holds here (row locks and ``SKIP LOCKED``
-on PostgreSQL, the single writer on SQLite, jobs that outlive the process that queued them).
+process runs the job worker: with a job worker in each of two processes on two cores, the participants
+benchmark answered fewer adds (485 against 648 adds/s, PostgreSQL). The processes share one PostgreSQL
+database, so what already holds across several ``serve`` processes holds here (row locks, ``SKIP LOCKED``
+claims, a job queued by one process waking the worker of another, jobs that outlive their process).
+``serve`` refuses ``--workers`` on SQLite and with a manual clock (cli.py says why).
 
 ``serve`` migrates, makes the sandbox partner, prints, binds the port and then becomes the supervisor
 (``exec``, this module alone: a supervisor holding the whole application would cost 100 MB for nothing).
@@ -35,16 +36,14 @@ _PR_SET_PDEATHSIG = 1
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
-    """A bound, listening TCP socket the children inherit (IPv4 or IPv6, as ``host`` is)."""
+    """A bound, listening TCP socket for the children to share (IPv4 or IPv6, as ``host`` is)."""
     family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-    listening = socket.create_server((host, port), family=family, backlog=2048)
-    listening.set_inheritable(True)
-    return listening
+    return socket.create_server((host, port), family=family, backlog=2048)
 
 
 def become_supervisor(listening: socket.socket, count: int, *, job_worker: bool, log_level: str) -> NoReturn:
     """Replace this process by the supervisor of ``count`` API processes on ``listening`` (never returns)."""
-    listening.set_inheritable(True)
+    listening.set_inheritable(True)  # it survives the exec
     sys.stdout.flush()
     sys.stderr.flush()
     arguments = ["--fd", str(listening.fileno()), "--count", str(count), "--log-level", log_level]
@@ -66,7 +65,6 @@ def main() -> None:
 
 def serve_in_processes(listening: socket.socket, count: int, *, job_worker: bool) -> int:
     """Run ``count`` API processes on ``listening`` until SIGINT/SIGTERM; returns the exit code."""
-    listening.set_inheritable(True)
     children: dict[int, tuple[subprocess.Popen[bytes], float]] = {}
     stopping = False
 
