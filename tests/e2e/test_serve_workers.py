@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -58,6 +59,19 @@ def _wait_until(condition: object, within: float) -> bool:
     return False
 
 
+@contextmanager
+def _subscribed(server: ServerProcess) -> Iterator[tuple[Receiver, str, LinqAPIV3]]:
+    """A receiver subscribed to ``participant.added``, its signing secret, and the official client."""
+    receiver = Receiver().start()
+    sdk = strict_sdk(server)
+    try:
+        added = sdk.webhook_subscriptions.create(target_url=receiver.url, subscribed_events=["participant.added"])
+        yield receiver, added.signing_secret, sdk
+    finally:
+        sdk.close()
+        receiver.stop()
+
+
 def _add_and_announce(server: ServerProcess, receiver: Receiver, secret: str, sdk: LinqAPIV3, count: int) -> None:
     """``count`` concurrent adds into new groups: every one 202, every one announced exactly once."""
     groups = [
@@ -86,18 +100,10 @@ def _add_and_announce(server: ServerProcess, receiver: Receiver, secret: str, sd
 def test_two_processes_serve_one_port_and_every_add_is_announced_once(server: ServerProcess) -> None:
     children = _children(server)
     assert len(children) == 2 and all(_alive(pid) for pid in children)
-    receiver = Receiver().start()
-    sdk = strict_sdk(server)
-    try:
-        secret = sdk.webhook_subscriptions.create(
-            target_url=receiver.url, subscribed_events=["participant.added"]
-        ).signing_secret
+    with _subscribed(server) as (receiver, secret, sdk):
         _add_and_announce(server, receiver, secret, sdk, 24)
         time.sleep(0.5)
         assert len(receiver.received) == 24  # and nothing more: no change announced twice
-    finally:
-        sdk.close()
-        receiver.stop()
     assert server.alarms() == []
 
 
@@ -129,16 +135,8 @@ def test_a_process_that_dies_after_starting_well_is_replaced_and_the_job_worker_
     os.kill(first, signal.SIGKILL)
     assert _wait_until(lambda: len(_children(server)) == 2 and first not in _children(server), within=15)
     assert second in _children(server)
-    receiver = Receiver().start()
-    sdk = strict_sdk(server)
-    try:
-        secret = sdk.webhook_subscriptions.create(
-            target_url=receiver.url, subscribed_events=["participant.added"]
-        ).signing_secret
+    with _subscribed(server) as (receiver, secret, sdk):
         _add_and_announce(server, receiver, secret, sdk, 4)
-    finally:
-        sdk.close()
-        receiver.stop()
     assert "starting another" in server.log()
 
 
