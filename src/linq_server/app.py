@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -48,8 +51,12 @@ from linq_server.config import Settings
 from linq_server.domain.participants import ParticipantDesk
 from linq_server.domain.relay import RelayHub
 from linq_server.inspector import web as inspector
+from linq_server.jobs.worker import Worker
+from linq_server.readiness import unready_reasons
 from linq_server.services import build_services
 from linq_server.workers import build_worker
+
+log = logging.getLogger("linq_server")
 
 API_PREFIX = "/api/partner"
 # The control plane of the sandbox (LINQ_SERVER_SANDBOX=true only): the other side of the chat, time, faults.
@@ -71,9 +78,12 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False, cl
     relay_hub = RelayHub(services.db)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker = build_worker(services) if run_worker else None
         worker_task = asyncio.create_task(worker.run()) if worker else None
+        if worker and worker_task:
+            app.state.worker_task = worker_task
+            worker_task.add_done_callback(lambda task: _end_without_worker(app, worker, task))
         await relay_hub.start()
         try:
             yield
@@ -81,7 +91,8 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False, cl
             await relay_hub.stop()
             if worker and worker_task:
                 worker.stop()
-                await worker_task
+                with contextlib.suppress(Exception):
+                    await worker_task  # its failure was told when it ended
             await services.close()
 
     app = FastAPI(
@@ -113,8 +124,16 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False, cl
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:
-        healthy = await services.db.ping()
-        return JSONResponse({"status": "ok" if healthy else "unavailable"}, status_code=200 if healthy else 503)
+        """Liveness: the process answers. (A process whose job worker ended has ended too.)"""
+        return JSONResponse({"status": "ok"})
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        """Readiness: the database answers and a job worker has checked in lately, so a 202 will be carried out."""
+        reasons = await unready_reasons(services.db, getattr(app.state, "worker_task", None))
+        if reasons:
+            return JSONResponse({"status": "unavailable", "reasons": reasons}, status_code=503)
+        return JSONResponse({"status": "ready"})
 
     # Interactive docs served from the swagger-ui-bundle package: they work with no internet.
     app.mount("/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
@@ -135,3 +154,14 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False, cl
     app.add_middleware(BodyGuardMiddleware)
     app.add_middleware(TraceMiddleware)
     return app
+
+
+def _end_without_worker(app: FastAPI, worker: Worker, task: asyncio.Task[None]) -> None:
+    """A process that serves 202s must not live on without the worker that carries them out: end it, so that
+    the supervisor (``serve --workers``) or an orchestrator replaces it."""
+    if worker.stopping:
+        return
+    error = None if task.cancelled() else task.exception()
+    log.critical("the job worker ended (%r); this process stops so that it is replaced", error)
+    app.state.worker_failed = True
+    signal.raise_signal(signal.SIGTERM)

@@ -131,11 +131,12 @@ def api_process(
 
 
 def _serve_api(settings: Settings, worker: bool, host: str, port: int, inherited: socket.socket | None) -> None:
-    config = uvicorn.Config(
-        create_app(settings, run_worker=worker), host=host, port=port, log_level=settings.log_level.lower()
-    )
+    api = create_app(settings, run_worker=worker)
+    config = uvicorn.Config(api, host=host, port=port, log_level=settings.log_level.lower())
     settle_garbage_collector()
     uvicorn.Server(config).run(sockets=[inherited] if inherited is not None else None)
+    if getattr(api.state, "worker_failed", False):
+        raise typer.Exit(1)  # the job worker ended: the CRITICAL line above says why
 
 
 @app.command("worker")

@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Match
 
 from linq_server.api.json_response import JSONResponse
 from linq_server.domain.errors import (
+    DatabaseUnavailable,
     InternalError,
     InvalidParameterValue,
     InvalidRequestBody,
@@ -25,6 +26,8 @@ from linq_server.domain.errors import (
     RateLimited,
     ResourceNotFound,
 )
+from linq_server.outage import Outage
+from linq_server.store.availability import is_unavailable
 from linq_server.webhooks.errors import WebhookTargetRefused
 
 log = logging.getLogger("linq_server.api")
@@ -62,6 +65,32 @@ def internal_error_response(trace_id: str | None) -> JSONResponse:
     return envelope(InternalError(), trace_id)
 
 
+# Seconds a client is told to wait while the database is away (a restart takes a few).
+UNAVAILABLE_RETRY_AFTER = 5
+_database = Outage("the API's database", log)
+
+
+def unavailable_response(cause: BaseException, trace_id: str | None) -> JSONResponse:
+    """503 with ``Retry-After`` while the database is away; told once per outage, not per request."""
+    _database.failed(cause)
+    return envelope(DatabaseUnavailable(), trace_id, {"retry-after": str(UNAVAILABLE_RETRY_AFTER)})
+
+
+def failure_response(error: Exception, trace_id: str | None) -> JSONResponse:
+    """The answer to an exception nothing else handled: 503 while the database is away, else 500/3006 with
+    its traceback."""
+    if is_unavailable(error):
+        return unavailable_response(error, trace_id)
+    log.error("unhandled error (trace_id=%s)", trace_id, exc_info=error)
+    return internal_error_response(trace_id)
+
+
+def answered() -> None:
+    """A request was answered without a failure: an outage of the database, if one was told, is over."""
+    if _database.ongoing:
+        _database.recovered()
+
+
 def _trace_id(request: Request) -> str | None:
     return getattr(request.state, "trace_id", None)
 
@@ -87,6 +116,8 @@ def classify_validation_error(errors: list[dict[str, Any]]) -> LinqError:
 
 async def _linq_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, LinqError)
+    if isinstance(error, DatabaseUnavailable):
+        return unavailable_response(error.__cause__ or error, _trace_id(request))
     if isinstance(error, InternalError):
         log.error("%s (trace_id=%s)", error.message, _trace_id(request))
     elif error.status >= 500:  # a documented outage answer (e.g. no live relay connection), not our fault

@@ -7,7 +7,7 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from linq_server.api.errors import internal_error_response
+from linq_server.api.errors import answered, failure_response
 
 log = logging.getLogger("linq_server.api")
 
@@ -17,7 +17,8 @@ def new_trace_id() -> str:
 
 
 class TraceMiddleware:
-    """Adds ``X-Trace-ID`` to every response and turns an unexpected exception into 500/3006.
+    """Adds ``X-Trace-ID`` to every response and turns an unexpected exception into 500/3006 (503/3001 while
+    the database is away).
 
     It sits outside the routing stack so even an error raised past FastAPI's handlers still answers
     with the envelope and the trace id (Starlette's own last-resort handler answers in plain text).
@@ -44,8 +45,10 @@ class TraceMiddleware:
 
         try:
             await self.app(scope, receive, send_with_trace)
-        except Exception:
-            log.exception("unhandled error (trace_id=%s)", trace_id)
+        except Exception as error:
             if started:
+                log.exception("unhandled error after the answer began (trace_id=%s)", trace_id)
                 raise
-            await internal_error_response(trace_id)(scope, receive, send_with_trace)
+            await failure_response(error, trace_id)(scope, receive, send_with_trace)
+        else:
+            answered()

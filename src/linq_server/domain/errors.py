@@ -6,7 +6,10 @@ The API layer turns every ``LinqError`` into the documented envelope in one plac
 
 from __future__ import annotations
 
+import logging
 from typing import ClassVar
+
+from linq_server.store.availability import is_unavailable
 
 
 class LinqError(Exception):
@@ -59,6 +62,26 @@ class PhoneNumberPermissionDenied(LinqError):
 
 class InternalError(LinqError):
     status, code, default_message = 500, 3006, "Internal server error"
+
+
+class DatabaseUnavailable(LinqError):
+    """Linq's code for storage being unavailable, answered as 503 so clients and proxies retry it."""
+
+    status, code, default_message = 503, 3001, "Server connection error"
+    should_retry = True
+
+
+def batch_failure(error: Exception, log: logging.Logger, what: str) -> LinqError:
+    """What each request of a group commit that failed is answered: the rule it broke, 503 while the database
+    is away (told once per outage where it is answered), else 500 with the traceback logged here, once."""
+    if isinstance(error, LinqError):
+        return error
+    if is_unavailable(error):
+        unavailable = DatabaseUnavailable()
+        unavailable.__cause__ = error
+        return unavailable
+    log.error("%s failed", what, exc_info=error)
+    return InternalError()
 
 
 class StateConflict(LinqError):

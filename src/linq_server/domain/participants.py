@@ -17,12 +17,12 @@ from linq_server.domain.chat_views import ChatView
 from linq_server.domain.context import DomainContext
 from linq_server.domain.errors import (
     ChatNotFound,
-    InternalError,
     LinqError,
     MissingRequiredField,
     NotAGroupChat,
     ParticipantServiceMismatch,
     StateConflict,
+    batch_failure,
 )
 from linq_server.domain.handles import parse_handle
 from linq_server.domain.ids import parse_id
@@ -120,8 +120,8 @@ class ParticipantDesk:
             try:
                 answers = await self._commit(batch)
             except Exception as error:
-                log.exception("committing %d participant changes failed", len(batch))
-                answers = [error if isinstance(error, LinqError) else InternalError() for _ in batch]
+                failure = batch_failure(error, log, f"committing {len(batch)} participant changes")
+                answers = [failure for _ in batch]
             for request, answer in zip(batch, answers, strict=True):
                 if answer is None:
                     request.answer.set_result(None)

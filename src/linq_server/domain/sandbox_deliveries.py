@@ -85,7 +85,10 @@ async def resend(ctx: DomainContext, partner_id: str, delivery_id: str) -> Deliv
         if subscription is None or not subscription.is_active:
             raise StateConflict("The delivery's webhook subscription was deleted or is disabled")
         copy_id = await store.insert_copy(conn, delivery, ctx.clock.now())
-        await ctx.queue.enqueue(conn, DELIVER_JOB, {"delivery_id": copy_id}, max_attempts=2 * MAX_DELIVERY_ATTEMPTS)
+        await ctx.queue.enqueue(
+            conn, DELIVER_JOB, {"delivery_id": copy_id, "subscription_id": subscription.id},
+            max_attempts=2 * MAX_DELIVERY_ATTEMPTS, lane_key="subscription_id",
+        )  # fmt: skip
         copy = await store.delivery_of(conn, partner_id, copy_id)
     assert copy is not None
     return DeliveryLog(copy, [])

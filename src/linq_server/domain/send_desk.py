@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from linq_server.domain.changes import check_open
-from linq_server.domain.errors import ChatNotFound, InternalError, LinqError
+from linq_server.domain.errors import ChatNotFound, LinqError, batch_failure
 from linq_server.domain.message_parts import MessageContent
 from linq_server.domain.message_sending import Outbound, SendContext, outbound_of
 from linq_server.domain.outbox import Outbox
@@ -84,8 +84,8 @@ class SendDesk:
             try:
                 answers = await self._answers(batch)
             except Exception as error:
-                log.exception("committing %d sends failed", len(batch))
-                answers = [error if isinstance(error, LinqError) else InternalError() for _ in batch]
+                failure = batch_failure(error, log, f"committing {len(batch)} sends")
+                answers = [failure for _ in batch]
             for send, answer in zip(batch, answers, strict=True):
                 if isinstance(answer, Outbound):
                     send.answer.set_result(answer)

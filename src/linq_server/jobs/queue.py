@@ -38,10 +38,11 @@ class JobQueue:
         *,
         delay_seconds: float = 0.0,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        lane_key: str | None = None,
     ) -> str:
         """Record a job in ``conn``'s transaction: it exists if and only if that transaction commits."""
         (job_id,) = await self.enqueue_many(
-            conn, kind, [payload], delay_seconds=delay_seconds, max_attempts=max_attempts
+            conn, kind, [payload], delay_seconds=delay_seconds, max_attempts=max_attempts, lane_key=lane_key
         )
         return job_id
 
@@ -53,14 +54,16 @@ class JobQueue:
         *,
         delay_seconds: float = 0.0,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        lane_key: str | None = None,
     ) -> list[str]:
-        """Record several jobs of one kind in ``conn``'s transaction, in one statement."""
+        """Record several jobs of one kind in ``conn``'s transaction, in one statement. ``lane_key`` names the
+        payload field that puts each job in a lane: one batch of a lane runs at a time."""
         if not payloads:
             return []
         now = self.clock.now()
         run_at = now + timedelta(seconds=delay_seconds)
         ids = await store.insert_jobs(
-            conn, kind=kind, payloads=payloads, run_at=run_at, max_attempts=max_attempts, now=now
+            conn, kind=kind, payloads=payloads, run_at=run_at, max_attempts=max_attempts, now=now, lane_key=lane_key
         )
         await self._announce(conn)
         return ids
@@ -72,6 +75,7 @@ class JobQueue:
         timed: list[tuple[dict[str, Any], float]],
         *,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        lane_key: str | None = None,
     ) -> list[str]:
         """Record jobs of one kind, each due ``delay`` seconds from now on the queue's clock: (payload, delay).
 
@@ -82,8 +86,9 @@ class JobQueue:
         for delay in sorted({delay for _payload, delay in timed}):
             positions = [n for n, (_payload, due_in) in enumerate(timed) if due_in == delay]
             made = await self.enqueue_many(
-                conn, kind, [timed[n][0] for n in positions], delay_seconds=delay, max_attempts=max_attempts
-            )
+                conn, kind, [timed[n][0] for n in positions], delay_seconds=delay, max_attempts=max_attempts,
+                lane_key=lane_key,
+            )  # fmt: skip
             ids.update(zip(positions, made, strict=True))
         return [ids[n] for n in range(len(timed))]
 

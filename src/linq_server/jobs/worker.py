@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
+import time
 import uuid
+from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from itertools import groupby
@@ -14,7 +17,9 @@ from itertools import groupby
 from linq_server.jobs.handlers import BatchHandler, BatchResult, Outcome
 from linq_server.jobs.queue import CHANNEL, JobQueue
 from linq_server.jobs.retry import Backoff
+from linq_server.outage import Outage
 from linq_server.store import jobs as store
+from linq_server.store.availability import is_unavailable
 from linq_server.store.jobs import Job
 
 log = logging.getLogger("linq_server.jobs")
@@ -24,6 +29,11 @@ IDLE_POLL_SECONDS = 1.0
 # per claim, and claims come with nearly every commit under load).
 BURY_EVERY = timedelta(seconds=5)
 BATCH_SIZE = 32
+# Batches of one lane (a webhook target) that run at once: a hanging target holds this many, and no more.
+LANE_BATCHES = 2
+CHECK_IN_SECONDS = 1.0
+# A worker that has not checked in for this long is taken for dead, and the jobs it held are claimed again.
+SILENT_SECONDS = 5.0
 # A handler that forgets a job gets it retried rather than silently marked done.
 _NO_OUTCOME = Outcome(0, "the handler gave no outcome")
 _WORKER_DIED = Outcome(0, "its worker stopped during the last attempt")
@@ -63,12 +73,21 @@ class Worker:
         self._wake = asyncio.Event()
         self._stopping = False
         self._batches: dict[asyncio.Task[None], list[Job]] = {}
+        self._lanes: Counter[str] = Counter()
         self._buried_at: datetime | None = None
+        self.started_at = time.time()
+        self.checked_in_at: float | None = None
+        self._loop_health = Outage("the job worker", log)
+        self._check_in_health = Outage("the job worker's check-in", log)
         queue.on_enqueue(self.wake)
         self.clock.on_advance(self.wake)
 
     def wake(self) -> None:
         self._wake.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
 
     def stop(self) -> None:
         """Stop claiming; ``run`` returns once the jobs in hand are finished or released."""
@@ -76,22 +95,81 @@ class Worker:
         self._wake.set()
 
     async def run(self) -> None:
-        close_listener = await self.db.listen(CHANNEL, self.wake)
+        """Claim and run jobs until ``stop``. A database or network fault in any step is logged once per outage
+        and retried with backoff; the loop itself only ends when stopped."""
+        checking_in = asyncio.create_task(self._keep_checking_in())
+        close_listener = await self.db.listen(CHANNEL, self.wake, on_reconnect=self.wake)
         try:
             while not self._stopping:
                 self._wake.clear()
-                claimed = await self._claim() if len(self._batches) < self.max_batches else []
-                self._start(claimed)
-                if len(claimed) == self.batch_size:
-                    continue  # the queue may hold more; claim again at once
-                # With a batch slot free, sleep only until the next job falls due, even while batches
-                # run; with every slot taken, a finishing batch wakes us (waiting for a due time then
-                # would spin, since nothing could be claimed).
-                await self._idle(until_due=len(self._batches) < self.max_batches)
+                try:
+                    await self._step()
+                except Exception as error:
+                    await self._rest(self._loop_health.failed(error))
+                else:
+                    self._loop_health.recovered()
         finally:
+            checking_in.cancel()
             await self._drain()
             if close_listener:
                 await close_listener()
+            await self._check_out()
+
+    async def _step(self) -> None:
+        slot_free = self._free_slot()
+        claimed = await self._claim() if slot_free else []
+        self._start(claimed)
+        if len(claimed) == self.batch_size:
+            return  # the queue may hold more; claim again at once
+        # With a batch slot free, sleep only until the next job falls due, even while batches run; with
+        # every slot taken, a finishing batch wakes us (waiting for a due time then would spin, since nothing
+        # could be claimed).
+        await self._idle(until_due=slot_free)
+
+    def _free_slot(self) -> bool:
+        """Jobs without a lane share ``max_batches`` slots; lanes are bounded each on its own."""
+        return sum(1 for jobs in self._batches.values() if jobs[0].lane is None) < self.max_batches
+
+    def _busy_lanes(self) -> list[str]:
+        return [lane for lane, running in self._lanes.items() if running >= LANE_BATCHES]
+
+    async def _rest(self, seconds: float) -> None:
+        """Wait before trying again, unless told to stop."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                while not self._stopping:
+                    self._wake.clear()
+                    await self._wake.wait()
+
+    async def _keep_checking_in(self) -> None:
+        """Check in every second; once this worker has itself been checking in for ``SILENT_SECONDS`` without a
+        fault (so a database that was away for everyone is not mistaken for dead workers), free the jobs of
+        workers that have not."""
+        while True:
+            try:
+                freed = 0
+                async with self.db.write() as conn:
+                    now = time.time()
+                    await store.check_in(conn, self.id, started_at=self.started_at, at=now)
+                    if self._check_in_health.healthy_for() >= SILENT_SECONDS:
+                        freed = await store.reclaim_from_silent(
+                            conn, silent_since=now - SILENT_SECONDS, now=self.clock.now()
+                        )
+                self.checked_in_at = now
+                self._check_in_health.recovered()
+                if freed:
+                    log.warning("%d jobs held by a worker that stopped checking in are claimable again", freed)
+                    self.wake()
+                await asyncio.sleep(CHECK_IN_SECONDS)
+            except Exception as error:
+                await asyncio.sleep(self._check_in_health.failed(error))
+
+    async def _check_out(self) -> None:
+        try:
+            async with self.db.write() as conn:
+                await store.check_out(conn, self.id)
+        except Exception as error:
+            log.warning("the job worker could not check out (%s); it will be taken for dead shortly", error)
 
     async def run_until_idle(self) -> None:
         """Run until no job is due and none is in hand (tests drive time with a manual clock)."""
@@ -107,33 +185,39 @@ class Worker:
                 await asyncio.wait(list(self._batches), return_when=asyncio.FIRST_COMPLETED)
 
     def _start(self, claimed: list[Job]) -> None:
-        for _kind, group in groupby(sorted(claimed, key=lambda job: job.kind), key=lambda job: job.kind):
+        """One batch per kind and lane, so a lane's batch holds none of another's jobs."""
+        for _key, group in groupby(sorted(claimed, key=_batch_key), key=_batch_key):
             jobs = list(group)
             task = asyncio.create_task(self._run_batch(jobs))
             self._batches[task] = jobs
+            if jobs[0].lane is not None:
+                self._lanes[jobs[0].lane] += 1
             task.add_done_callback(self._finished)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
-        self._batches.pop(task, None)
+        jobs = self._batches.pop(task, None)
+        lane = jobs[0].lane if jobs else None
+        if lane is not None:
+            self._lanes[lane] -= 1
+            if self._lanes[lane] <= 0:
+                del self._lanes[lane]
         self._wake.set()  # a batch slot is free
 
     async def _claim(self) -> list[Job]:
         now = self.clock.now()
-        try:
-            async with self.db.write() as conn:
-                if self._buried_at is None or not self._buried_at <= now < self._buried_at + BURY_EVERY:
-                    await store.bury_lapsed(conn, now)
-                    self._buried_at = now
-                return await store.claim(conn, worker_id=self.id, limit=self.batch_size, now=now, lease=self.lease)
-        except Exception:
-            log.exception("claiming jobs failed; retrying shortly")
-            return []
+        async with self.db.write() as conn:
+            if self._buried_at is None or not self._buried_at <= now < self._buried_at + BURY_EVERY:
+                await store.bury_lapsed(conn, now)
+                self._buried_at = now
+            return await store.claim(
+                conn, worker_id=self.id, limit=self.batch_size, now=now, lease=self.lease, busy_lanes=self._busy_lanes()
+            )
 
     async def _idle(self, *, until_due: bool) -> None:
         timeout = IDLE_POLL_SECONDS
         if until_due:
             async with self.db.read() as conn:
-                due = await store.next_due_at(conn)
+                due = await store.next_due_at(conn, self._busy_lanes())
             if due is not None:
                 timeout = min(timeout, max(0.0, (due - self.clock.now()).total_seconds()))
         try:
@@ -159,37 +243,59 @@ class Worker:
             await self._release(jobs)
             raise
         except Exception as error:
-            log.exception("a batch of %d %s jobs failed", len(jobs), jobs[0].kind)
+            if is_unavailable(error):
+                log.warning("a batch of %d %s jobs met a fault: %s", len(jobs), jobs[0].kind, error)
+            else:
+                log.exception("a batch of %d %s jobs failed", len(jobs), jobs[0].kind)
             result = BatchResult({job.id: Outcome(self.backoff.delay(job.attempts), repr(error)) for job in jobs})
         await self._record(jobs, result)
 
     async def _record(self, jobs: list[Job], result: BatchResult) -> None:
         """Commit the handler's writes and every job's outcome together.
 
-        If this fails (or the process dies first), the leases lapse and the jobs run again:
-        at-least-once, never lost.
+        A fault is retried until it is too near the end of the lease; after that (or if the process dies
+        first), the leases lapse and the jobs run again: at-least-once, never lost.
         """
+        give_up_at = time.monotonic() + self.lease.total_seconds() / 2
+        health = Outage(f"recording {len(jobs)} {jobs[0].kind} jobs", log)
+        first = True
+        while True:
+            try:
+                await self._commit_outcomes(jobs, result, first_try=first)
+            except Exception as error:
+                delay = health.failed(error)
+                if self._stopping or time.monotonic() + delay > give_up_at:
+                    log.warning("%d %s jobs were not recorded; they will run again", len(jobs), jobs[0].kind)
+                    return
+                await asyncio.sleep(delay)
+                first = False
+                continue
+            health.recovered()
+            return
+
+    async def _commit_outcomes(self, jobs: list[Job], result: BatchResult, *, first_try: bool) -> None:
         now = self.clock.now()
         done = [job.id for job in jobs if result.outcomes.get(job.id, _NO_OUTCOME).retry_in is None]
-        try:
-            async with self.db.write() as conn:
-                if result.write:
-                    await result.write(conn)
-                if done:
-                    await store.mark_done(conn, done, self.id, now)
-                for job in jobs:
-                    outcome = result.outcomes.get(job.id, _NO_OUTCOME)
-                    if outcome.retry_in is None:
-                        continue
-                    reason = outcome.reason or "retry"
-                    if job.attempts >= job.max_attempts:
-                        log.error("job %s (%s) is dead after %d attempts: %s", job.id, job.kind, job.attempts, reason)
-                        await store.mark_dead(conn, job.id, self.id, error=reason, now=now)
-                    else:
-                        run_at = now + timedelta(seconds=outcome.retry_in)
-                        await store.mark_retry(conn, job.id, self.id, run_at=run_at, error=reason)
-        except Exception:
-            log.exception("recording job outcomes failed; their leases will lapse and they will run again")
+        async with self.db.write() as conn:
+            # A commit whose answer was lost may have landed: then the jobs are no longer ours, and the
+            # handler's writes must not be made twice.
+            if not first_try and not await store.held_by(conn, [job.id for job in jobs], self.id):
+                return
+            if result.write:
+                await result.write(conn)
+            if done:
+                await store.mark_done(conn, done, self.id, now)
+            for job in jobs:
+                outcome = result.outcomes.get(job.id, _NO_OUTCOME)
+                if outcome.retry_in is None:
+                    continue
+                reason = outcome.reason or "retry"
+                if job.attempts >= job.max_attempts:
+                    log.error("job %s (%s) is dead after %d attempts: %s", job.id, job.kind, job.attempts, reason)
+                    await store.mark_dead(conn, job.id, self.id, error=reason, now=now)
+                else:
+                    run_at = now + timedelta(seconds=outcome.retry_in)
+                    await store.mark_retry(conn, job.id, self.id, run_at=run_at, error=reason)
 
     async def _release(self, jobs: list[Job]) -> None:
         try:
@@ -206,3 +312,7 @@ class Worker:
             task.cancel()  # _run_batch releases its jobs on cancellation
         if pending:
             await asyncio.wait(pending)
+
+
+def _batch_key(job: Job) -> tuple[str, str]:
+    return job.kind, job.lane or ""

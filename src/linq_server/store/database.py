@@ -13,6 +13,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -31,11 +34,17 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
+from linq_server.outage import Outage
+
+log = logging.getLogger("linq_server.store")
+
 _TRANSACTION = "linq_transaction"
 # Statements each PostgreSQL connection keeps prepared. asyncpg's default, 100, is fewer than the server's
 # distinct statements (lists of ids of every length among them), and an evicted one costs a round trip and
 # a parse when it comes back: 500 took a tenth off the CPU of a send's request.
 PREPARED_STATEMENTS = 500
+# How often a LISTEN connection is looked at, besides being told when it closes.
+LISTENER_CHECK_SECONDS = 5.0
 
 
 @dataclass
@@ -117,6 +126,60 @@ def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+class _Listener:
+    """A LISTEN connection that comes back by itself after the database restarts or the network drops."""
+
+    def __init__(
+        self, dsn: str, callbacks: dict[str, Callable[[str], None]], on_reconnect: Callable[[], None] | None
+    ) -> None:
+        self._dsn = dsn
+        self._callbacks = callbacks
+        self._on_reconnect = on_reconnect
+        self._connection: asyncpg.Connection | None = None
+        self._lost = asyncio.Event()
+        self._keeper: asyncio.Task[None] | None = None
+        self._outage = Outage("listening for notifications", log)
+
+    async def start(self) -> None:
+        try:
+            await self._connect()
+        except Exception as error:
+            self._outage.failed(error)  # the keeper tries again
+        self._keeper = asyncio.create_task(self._keep())
+
+    async def _connect(self) -> None:
+        connection = await asyncpg.connect(self._dsn)
+        for channel, callback in self._callbacks.items():
+            await connection.add_listener(channel, lambda *args, call=callback: call(str(args[3])))
+        connection.add_termination_listener(lambda _connection: self._lost.set())
+        self._lost.clear()
+        self._connection = connection
+
+    async def _keep(self) -> None:
+        while True:
+            if self._connection is not None and not self._connection.is_closed():
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(LISTENER_CHECK_SECONDS):
+                        await self._lost.wait()
+                continue
+            try:
+                await self._connect()
+            except Exception as error:
+                await self._outage.pause(error)
+                continue
+            self._outage.recovered()
+            if self._on_reconnect:
+                self._on_reconnect()
+
+    async def close(self) -> None:
+        if self._keeper:
+            self._keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._keeper
+        if self._connection is not None and not self._connection.is_closed():
+            await self._connection.close()
+
+
 class Database:
     """Owns the engines; hands out read and write transactions.
 
@@ -184,26 +247,25 @@ class Database:
             notified.add(channel)
             await connection.execute(sa.text("SELECT pg_notify(:channel, '')"), {"channel": channel})
 
-    async def listen(self, channel: str, callback: Callable[[], None]) -> Callable[[], Awaitable[None]] | None:
+    async def listen(
+        self, channel: str, callback: Callable[[], None], *, on_reconnect: Callable[[], None] | None = None
+    ) -> Callable[[], Awaitable[None]] | None:
         """Call ``callback`` whenever another process notifies ``channel``; returns a closer (None on SQLite)."""
-        return await self.listen_messages({channel: lambda _payload: callback()})
+        return await self.listen_messages({channel: lambda _payload: callback()}, on_reconnect=on_reconnect)
 
     async def listen_messages(
-        self, callbacks: dict[str, Callable[[str], None]]
+        self, callbacks: dict[str, Callable[[str], None]], *, on_reconnect: Callable[[], None] | None = None
     ) -> Callable[[], Awaitable[None]] | None:
         """Call ``callbacks[channel](payload)`` for every notification on those channels, from any process
-        (this one included); one connection for all of them. Returns a closer (None on SQLite)."""
+        (this one included); one connection for all of them, made again whenever it is lost (a database
+        restart), after which ``on_reconnect`` runs: notifications sent meanwhile were missed. Returns a
+        closer (None on SQLite)."""
         if self.sqlite:
             return None
         dsn = make_url(self.url).set(drivername="postgresql").render_as_string(hide_password=False)
-        listener = await asyncpg.connect(dsn)
-        for channel, callback in callbacks.items():
-            await listener.add_listener(channel, lambda *args, call=callback: call(str(args[3])))
-
-        async def close() -> None:
-            await listener.close()
-
-        return close
+        listener = _Listener(dsn, callbacks, on_reconnect)
+        await listener.start()
+        return listener.close
 
     async def publish(self, channel: str, payload: str) -> None:
         """Send ``payload`` (at most 8000 bytes) to every listener of ``channel`` now, outside any transaction.
@@ -266,12 +328,16 @@ class Database:
         return insert(table).on_conflict_do_nothing(index_elements=keys)
 
     async def ping(self) -> bool:
-        try:
-            async with self._reader.connect() as connection:
-                await connection.execute(sa.text("SELECT 1"))
-        except Exception:
-            return False
-        return True
+        """Can the database answer? Twice: after a restart, the first use of a pooled connection fails and
+        empties the pool, and the second gets a fresh connection."""
+        for _try in range(2):
+            try:
+                async with self._reader.connect() as connection:
+                    await connection.execute(sa.text("SELECT 1"))
+            except Exception:
+                continue
+            return True
+        return False
 
     async def close(self) -> None:
         await self._reader.dispose()

@@ -102,7 +102,12 @@ class Driver:
 
     def in_list(self, column: str) -> str:
         """``column`` is one of a list given as one parameter (one statement text whatever the length)."""
-        return f"{column} IN (SELECT value FROM json_each(?))" if self.sqlite else f"{column} = ANY(?::varchar[])"
+        return self.in_list_of(sqlite=self.sqlite, column=column)
+
+    @staticmethod
+    def in_list_of(*, sqlite: bool, column: str) -> str:
+        """``in_list`` for a statement built before any connection (a module constant)."""
+        return f"{column} IN (SELECT value FROM json_each(?))" if sqlite else f"{column} = ANY(?::varchar[])"
 
     def in_pairs(self, first: str, second: str) -> str:
         """``(first, second)`` is one of a list of pairs given as the parameters ``pairs()`` makes."""

@@ -80,7 +80,22 @@ jobs = sa.Table(
     sa.Column("last_error", sa.Text, nullable=True),
     sa.Column("created_at", Timestamp(), nullable=False),
     sa.Column("finished_at", Timestamp(), nullable=True),
+    # Jobs of one lane (a webhook delivery's subscription) run one batch at a time, so one slow target
+    # holds only its own lane; jobs without a lane share the worker's batch slots.
+    sa.Column("lane", sa.String(64), nullable=True),
     sa.Index("ix_jobs_due", "status", "run_at"),
+)
+
+# A running job worker checks in here every second. A job held by a worker that stopped checking in is
+# claimable again within seconds, not after its whole lease; readiness reads the freshest check-in.
+job_workers = sa.Table(
+    "job_workers",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    # Wall-clock seconds since the epoch, not the sandbox's clock: a manual clock moved an hour ahead must not
+    # make every live worker look dead.
+    sa.Column("started_at", sa.Float, nullable=False),
+    sa.Column("seen_at", sa.Float, nullable=False),
 )
 
 webhook_subscriptions = sa.Table(

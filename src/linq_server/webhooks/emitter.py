@@ -110,8 +110,10 @@ class Emitter:
         for partner_id, rows in deliveries.items():
             planned += await self.planner.plan(conn, partner_id, rows) if self.planner else [(r, 0.0) for r in rows]
         await store.insert_deliveries(conn, [row for row, _delay in planned])
+        # A lane per subscription: a target that hangs holds only its own deliveries.
         await self.queue.schedule(
-            conn, DELIVER_JOB, [({"delivery_id": row["id"]}, delay) for row, delay in planned],
-            max_attempts=2 * MAX_DELIVERY_ATTEMPTS,
+            conn, DELIVER_JOB,
+            [({"delivery_id": row["id"], "subscription_id": row["subscription_id"]}, delay) for row, delay in planned],
+            max_attempts=2 * MAX_DELIVERY_ATTEMPTS, lane_key="subscription_id",
         )  # fmt: skip
         return ids

@@ -34,7 +34,8 @@ class WebhookSender:
         # Made on first use: an aiohttp session belongs to the running event loop.
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._max_connections),
+                # Bounded per target, not in all: a target that hangs must not take every other's connections.
+                connector=aiohttp.TCPConnector(limit=0, limit_per_host=self._max_connections),
                 timeout=aiohttp.ClientTimeout(total=TIMEOUT_SECONDS),
             )
         return self._session
