@@ -16,8 +16,20 @@ class Outage:
     A failure that is not the database or the network being away (a bug) gets its traceback, once.
     """
 
-    def __init__(self, what: str, log: logging.Logger, *, first_delay: float = 0.1, max_delay: float = 5.0) -> None:
+    def __init__(
+        self,
+        what: str,
+        log: logging.Logger,
+        *,
+        first_delay: float = 0.1,
+        max_delay: float = 5.0,
+        settle_seconds: float = 0.0,
+    ) -> None:
         self.what = what
+        # Successes closer than this to the last failure do not end the outage (requests answered from a
+        # connection that still worked, amid others that failed).
+        self.settle_seconds = settle_seconds
+        self.last_failure = 0.0
         self.log = log
         self.first_delay = first_delay
         self.max_delay = max_delay
@@ -36,6 +48,7 @@ class Outage:
     def failed(self, error: BaseException) -> float:
         """Note a failure; returns the seconds to wait before trying again (doubling, capped)."""
         self.failures += 1
+        self.last_failure = time.monotonic()
         if self.began is None:
             self.began = time.monotonic()
             cause = f"{type(error).__name__}: {error}".splitlines()[0]
@@ -49,8 +62,8 @@ class Outage:
         await asyncio.sleep(self.failed(error))
 
     def recovered(self) -> None:
-        if self.began is None:
+        if self.began is None or time.monotonic() - self.last_failure < self.settle_seconds:
             return
-        lasted = time.monotonic() - self.began
-        self.log.warning("%s: back after %.1f s (%d failed attempts)", self.what, lasted, self.failures)
+        lasted = self.last_failure - self.began
+        self.log.warning("%s: back; the outage lasted %.1f s (%d failed attempts)", self.what, lasted, self.failures)
         self.began, self.failures, self.healthy_since = None, 0, time.monotonic()

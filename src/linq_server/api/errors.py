@@ -67,7 +67,7 @@ def internal_error_response(trace_id: str | None) -> JSONResponse:
 
 # Seconds a client is told to wait while the database is away (a restart takes a few).
 UNAVAILABLE_RETRY_AFTER = 5
-_database = Outage("the API's database", log)
+_database = Outage("the API's database", log, settle_seconds=5.0)
 
 
 def unavailable_response(cause: BaseException, trace_id: str | None) -> JSONResponse:

@@ -12,6 +12,7 @@ _SQLITE_AWAY = ("disk", "full", "locked", "unable to open", "readonly", "i/o")
 _POSTGRESQL_AWAY = (
     asyncpg.PostgresConnectionError,  # refused, lost, "cannot connect now" (starting up, shutting down)
     asyncpg.InterfaceError,  # the connection closed under us
+    asyncpg.InternalClientError,  # a connection cut mid-operation, met on its next use
     asyncpg.OperatorInterventionError,  # administrator shutdown, crash recovery
     asyncpg.InsufficientResourcesError,  # disk full, out of memory, too many connections
 )
