@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
+import standardwebhooks
 from linq import LinqAPIV3
 
 from linq_server.config import Settings
@@ -17,7 +19,7 @@ from linq_server.store import jobs as job_store
 from tests.conftest import make_partner
 from tests.support.jobs import settled, settled_async
 from tests.support.phones import new_phone
-from tests.support.receiver import Receiver
+from tests.support.receiver import Answer, Receiver
 from tests.support.server import ServerProcess, free_port
 
 
@@ -115,3 +117,44 @@ def test_two_worker_processes_drain_2000_jobs_each_exactly_once(fresh_database_u
     counts, finishers = asyncio.run(job_counts())
     assert counts == {"done": 2000}
     assert finishers == 2, "both worker processes should have taken part"
+
+
+@pytest.mark.timeout(180)
+def test_work_cut_off_by_kill_9_is_announced_within_10_s_of_the_restart(
+    fresh_database_url: str, tmp_path: Path
+) -> None:
+    receiver = Receiver()
+    receiver.default = Answer(delay_seconds=30)  # deliveries hang: their jobs are running when the kill lands
+    receiver.start()
+    server = ServerProcess(fresh_database_url, tmp_path / "data", generate_api_key(), [new_phone(0)]).start()
+    try:
+        with LinqAPIV3(api_key=server.api_key, base_url=server.base_url, _strict_response_validation=True) as sdk:
+            secret = sdk.webhook_subscriptions.create(
+                target_url=receiver.url, subscribed_events=["participant.added"]
+            ).signing_secret
+            chat_id = sdk.chats.create(
+                from_=server.phone_numbers[0], to=[new_phone(1), new_phone(2)],
+                message={"parts": [{"type": "text", "value": "hi"}]},
+            ).chat.id  # fmt: skip
+            handles = [new_phone(1) for _ in range(10)]
+            for handle in handles:
+                sdk.chats.participants.add(chat_id, handle=handle)
+        receiver.wait_for(10, timeout=30)  # every delivery is in flight, none answered
+        server.kill()
+        receiver.default = Answer()
+        server.start()
+        restarted_at = time.time()
+        webhook = standardwebhooks.Webhook(secret)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            after = [hit for hit in receiver.received if hit.at > restarted_at]
+            again = {webhook.verify(hit.body, hit.headers)["data"]["handle"] for hit in after}
+            if again >= set(handles):
+                break
+            time.sleep(0.1)
+        last = max(h.at for h in receiver.received if h.at > restarted_at)
+    finally:
+        server.stop()
+        receiver.stop()
+    assert again == set(handles), "cut-off deliveries were not made again"
+    assert last - restarted_at < 10.0, f"the last cut-off delivery came {last - restarted_at:.1f} s after the restart"
