@@ -218,3 +218,21 @@ def test_a_hanging_receiver_does_not_hold_up_a_healthy_one(fresh_database_url: s
     delays = sorted(arrived[handle] - accepted_at for handle, accepted_at in load.accepted.items())
     p95 = statistics.quantiles(delays, n=20)[-1]
     assert p95 < 1.0, f"202 -> webhook p95 {p95:.2f} s at the healthy receiver while the other hangs"
+
+
+def test_readiness_needs_a_job_worker_that_checked_in(fresh_database_url: str, tmp_path: Path) -> None:
+    key, lines = generate_api_key(), [new_phone(0)]
+    api = ServerProcess(fresh_database_url, tmp_path / "data", key, lines, command=("serve", "--no-worker")).start()
+    try:
+        refused = httpx.get(f"http://127.0.0.1:{api.port}/readyz", timeout=5)
+        assert refused.status_code == 503
+        assert refused.json() == {"status": "unavailable", "reasons": ["no job worker has checked in"]}
+        assert httpx.get(f"http://127.0.0.1:{api.port}/healthz", timeout=5).status_code == 200  # alive all the same
+        worker = ServerProcess(fresh_database_url, tmp_path / "data", key, lines, command=("worker",)).start()
+        try:
+            _wait_for_readiness(api, 200, within=10)
+        finally:
+            worker.stop()
+        _wait_for_readiness(api, 503, within=10)  # a worker that stops checks out
+    finally:
+        api.stop()

@@ -19,6 +19,7 @@ from linq import LinqAPIV3
 
 from linq_server.domain.partners import generate_api_key
 from linq_server.processes import STARTED_WELL_SECONDS
+from tests.support.jobs import settled
 from tests.support.phones import new_phone
 from tests.support.receiver import Receiver
 from tests.support.server import ServerProcess, strict_sdk
@@ -102,7 +103,7 @@ def test_two_processes_serve_one_port_and_every_add_is_announced_once(server: Se
     assert len(children) == 2 and all(_alive(pid) for pid in children)
     with _subscribed(server) as (receiver, secret, sdk):
         _add_and_announce(server, receiver, secret, sdk, 24)
-        time.sleep(0.5)
+        settled(server.env["LINQ_SERVER_DATABASE_URL"])  # every job finished: nothing more can arrive
         assert len(receiver.received) == 24  # and nothing more: no change announced twice
     assert server.alarms() == []
 
