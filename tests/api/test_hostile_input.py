@@ -1,4 +1,4 @@
-"""Issue 13, one test per finding: each failed before the body guard, each must keep passing."""
+"""Issues 13 and 21, one test per finding: each failed before its fix, each must keep passing."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Any
 import httpx
 import pytest
 
-from linq_server.api.body_guard import MAX_BODY_BYTES
 from linq_server.api.errors import doc_url
 from linq_server.api.json_response import JSONResponse
 from tests.api.test_errors import assert_envelope
@@ -18,6 +17,7 @@ from tests.support.phones import new_phone
 
 JSON = {"Content-Type": "application/json"}
 FIVE_MB = 5 * 1024 * 1024
+ONE_MIB = 1_048_576  # README: a request body over 1 MiB is 413/1003 (written out: a larger limit must fail here)
 
 
 def assert_refused(response: httpx.Response, status: int, code: int) -> None:
@@ -141,10 +141,12 @@ async def test_a_body_over_1_mib_is_413_before_it_is_read(world: World, field: s
 
 
 async def test_whitespace_counts_toward_the_limit(world: World) -> None:
-    raw = b" " * (MAX_BODY_BYTES + 1) + json.dumps(chat_body(world)).encode()
-    assert_refused(await world.http.post("/v3/chats", content=raw, headers=JSON), 413, 1003)
-    near = b" " * (MAX_BODY_BYTES - 2000) + json.dumps(chat_body(world)).encode()
-    assert (await world.http.post("/v3/chats", content=near, headers=JSON)).status_code == 201
+    body = json.dumps(chat_body(world)).encode()
+    over = b" " * (ONE_MIB + 1 - len(body)) + body  # one byte over
+    assert_refused(await world.http.post("/v3/chats", content=over, headers=JSON), 413, 1003)
+    exactly = b" " * (ONE_MIB - len(body)) + body
+    assert len(exactly) == ONE_MIB
+    assert (await world.http.post("/v3/chats", content=exactly, headers=JSON)).status_code == 201
 
 
 @pytest.mark.parametrize(
@@ -205,3 +207,123 @@ async def test_every_error_carries_its_doc_url(world: World) -> None:
     assert_refused(await world.http.get("/v3/chats", headers={"Authorization": "Bearer nope"}), 401, 2004)
     assert_refused(await world.http.post("/v3/chats", json={}), 400, 1001)
     assert doc_url(2001) == "https://docs.linqapp.com/error/codes/2xxx/2001/"
+
+
+# Issue 21 (held-out fuzzing): wrong types were coerced, and unsendable header names stored.
+SANDBOX = "http://testserver/sandbox"
+HOOK = {"target_url": "https://example.com/hook", "subscribed_events": ["message.sent"]}
+NOT_TOKENS = [
+    pytest.param("X-\u202eetuoR", id="rtl-override"),
+    pytest.param("\U0001f468\u200d\U0001f469\u200d\U0001f467", id="emoji-sequence"),
+    pytest.param("X Route", id="space"),
+    pytest.param(" X-Route", id="leading-space"),  # refused, not trimmed
+    pytest.param("X-Route\r\nX-Injected", id="crlf"),
+    pytest.param("X:Route", id="colon"),
+    pytest.param("X-Rout\u00e9", id="non-ascii-letter"),
+]
+
+
+@pytest.mark.parametrize("name", NOT_TOKENS)
+async def test_a_routing_header_that_is_not_an_http_token_is_refused(world: World, name: str) -> None:
+    cases = [
+        ("routing_id_header", {"routing_id_header": name}),  # unused without a key header, still refused
+        ("routing_id_header", {"routing_key_header": "X-Key", "routing_id_header": name}),
+        ("routing_key_header", {"routing_key_header": name}),
+    ]
+    for field, extra in cases:
+        response = await world.http.post("/v3/webhook-subscriptions", json={**HOOK, **extra})
+        assert_refused(response, 400, 1005)
+        assert field in response.json()["error"]["message"]
+    assert (await world.http.get("/v3/webhook-subscriptions")).json()["subscriptions"] == []
+    created = await world.subscribe(HOOK["target_url"], ["message.sent"], routing_key_header="X-Key")
+    path = f"/v3/webhook-subscriptions/{created['id']}"
+    for field in ("routing_id_header", "routing_key_header"):
+        assert_refused(await world.http.put(path, json={field: name}), 400, 1005)
+    shown = (await world.http.get(path)).json()
+    assert (shown["routing_key_header"], shown["routing_id_header"]) == ("X-Key", "Linq-Chat-Id")
+
+
+async def test_every_http_token_is_a_routing_header(world: World) -> None:
+    token = "!#$%&'*+-.^_`|~09azAZ"  # RFC 9110 tchar, every kind
+    created = await world.subscribe(
+        HOOK["target_url"], ["message.sent"], routing_key_header="X.Key", routing_id_header=token
+    )
+    assert (created["routing_key_header"], created["routing_id_header"]) == ("X.Key", token)
+    path = f"/v3/webhook-subscriptions/{created['id']}"
+    updated = (await world.http.put(path, json={"routing_id_header": "Chat_Id-2"})).json()
+    assert updated["routing_id_header"] == "Chat_Id-2"
+    reset = (await world.http.put(path, json={"routing_id_header": None})).json()  # nullable on update (SDK)
+    assert reset["routing_id_header"] == "Linq-Chat-Id"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"delivery_ms": True}, {"auto_read_ms": True}, {"delivery_ms": False}, {"delivery_ms": 5.5},
+        {"delivery_ms": 5.0}, {"auto_read_ms": "5"}, {"offline": 1}, {"offline": "true"}, {"blocked": 0},
+        {"replies": None}, {"replies": "[]"},
+    ],
+)  # fmt: skip
+async def test_a_sandbox_handle_takes_no_coerced_value_and_no_null_replies(world: World, body: dict[str, Any]) -> None:
+    url = f"{SANDBOX}/handles/{new_phone(1)}"
+    assert (await world.http.put(url, json={"services": ["SMS"], "delivery_ms": 7})).status_code == 200
+    before = (await world.http.get(url)).json()
+    assert_refused(await world.http.put(url, json={"services": ["iMessage"], **body}), 400, 1005)
+    assert (await world.http.get(url)).json() == before
+
+
+async def test_a_sandbox_handle_takes_well_typed_values(world: World) -> None:
+    url = f"{SANDBOX}/handles/{new_phone(1)}"
+    body = {"services": ["SMS"], "delivery_ms": 0, "auto_read_ms": 1500, "offline": True, "blocked": False,
+            "replies": [{"match": "hi", "reply": "hello", "after_ms": 10}]}  # fmt: skip
+    shown = (await world.http.put(url, json=body)).json()
+    assert {key: shown[key] for key in body} == body
+    cleared = await world.http.put(url, json={"services": ["SMS"], "delivery_ms": None, "replies": []})
+    assert cleared.status_code == 200
+    assert (cleared.json()["delivery_ms"], cleared.json()["replies"]) == (None, [])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"webhooks": {"duplicate": True}}, {"webhooks": {"delay_ms": True}}, {"webhooks": {"delay_ms": 1.0}},
+        {"webhooks": {"duplicate": "0.5"}}, {"webhooks": {"shuffle": 1}},
+        {"rules": [{"path": "/v3/chats", "status": 500, "probability": True}]},
+        {"rules": [{"path": "/v3/chats", "status": 500, "times": True}]},
+        {"rules": [{"path": "/v3/chats", "latency_ms": True}]},
+        {"rules": [{"path": "/v3/chats", "status": "500"}]},
+    ],
+)  # fmt: skip
+async def test_sandbox_faults_take_no_coerced_value(world: World, body: dict[str, Any]) -> None:
+    assert_refused(await world.http.put(f"{SANDBOX}/faults", json=body), 400, 1005)
+    assert (await world.http.get(f"{SANDBOX}/faults")).json() == {
+        "rules": [], "webhooks": {"duplicate": 0.0, "delay_ms": 0, "shuffle": False}
+    }  # fmt: skip
+
+
+async def test_sandbox_faults_take_well_typed_values(world: World) -> None:
+    webhooks = {"duplicate": 1, "delay_ms": 250, "shuffle": True}  # an integer is a number of any kind
+    rule = {"path": "/v3/chats", "status": 503, "probability": 0.5, "times": 2, "latency_ms": 10}
+    response = await world.http.put(f"{SANDBOX}/faults", json={"rules": [rule], "webhooks": webhooks})
+    assert response.status_code == 200, response.text
+    shown = response.json()
+    assert shown["webhooks"] == {"duplicate": 1.0, "delay_ms": 250, "shuffle": True}
+    assert {key: shown["rules"][0][key] for key in rule} == rule
+
+
+async def test_an_edit_with_a_null_part_index_is_refused_as_a_reaction_is(world: World) -> None:
+    created = await world.http.post("/v3/chats", json=chat_body(world, "original", to=[new_phone(1)]))
+    message_id = created.json()["chat"]["message"]["id"]
+    path = f"/v3/messages/{message_id}"
+    edit = await world.http.patch(path, json={"text": "edited", "part_index": None})
+    assert_refused(edit, 400, 1005)
+    reaction = await world.http.post(f"{path}/reactions", json={"operation": "add", "type": "love", "part_index": None})
+    assert_refused(reaction, 400, 1005)
+    assert edit.json()["error"]["message"] == reaction.json()["error"]["message"]
+    for bad in (True, "0", 0.0, -1):
+        assert_refused(await world.http.patch(path, json={"text": "edited", "part_index": bad}), 400, 1005)
+    assert (await world.http.get(path)).json()["parts"][0]["value"] == "original"
+    for body in ({"text": "left out"}, {"text": "given", "part_index": 0}):  # part 0 either way
+        edited = await world.http.patch(path, json=body)
+        assert edited.status_code == 200, edited.text
+        assert edited.json()["parts"][0]["value"] == body["text"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from linq_server.domain.errors import InvalidParameterValue
@@ -67,10 +67,25 @@ def test_bad_rules_are_refused(values: dict[str, Any]) -> None:
         rule(**values)
 
 
-@given(duplicate=st.floats(allow_nan=True), delay_ms=st.integers())
-def test_webhook_faults_stay_in_range(duplicate: float, delay_ms: int) -> None:
-    try:
-        faults = check_webhook_faults(duplicate=duplicate, delay_ms=delay_ms, shuffle=False)
-    except InvalidParameterValue:
+@given(
+    # Half drawn from the documented ranges, so a validator refusing everything fails too.
+    duplicate=st.floats(0, 1) | st.floats(allow_nan=True),
+    delay_ms=st.integers(0, 3_600_000) | st.integers(),
+)
+def test_webhook_faults_in_range_are_kept_and_the_rest_refused(duplicate: float, delay_ms: int) -> None:
+    in_range = 0 <= duplicate <= 1 and 0 <= delay_ms <= 3_600_000  # a chance, and at most an hour (NaN: neither)
+    event("in range" if in_range else "out of range")
+    if not in_range:
+        with pytest.raises(InvalidParameterValue):
+            check_webhook_faults(duplicate=duplicate, delay_ms=delay_ms, shuffle=False)
         return
-    assert 0 <= faults.duplicate <= 1 and 0 <= faults.delay_ms <= 3_600_000
+    faults = check_webhook_faults(duplicate=duplicate, delay_ms=delay_ms, shuffle=True)
+    assert (faults.duplicate, faults.delay_ms, faults.shuffle) == (duplicate, delay_ms, True)
+
+
+def test_webhook_faults_at_their_bounds_are_accepted() -> None:
+    for duplicate, delay_ms in ((0.0, 0), (1.0, 3_600_000), (0.5, 2000)):
+        assert check_webhook_faults(duplicate=duplicate, delay_ms=delay_ms, shuffle=False).delay_ms == delay_ms
+    for duplicate, delay_ms in ((-0.01, 0), (1.01, 0), (0.0, -1), (0.0, 3_600_001)):
+        with pytest.raises(InvalidParameterValue):
+            check_webhook_faults(duplicate=duplicate, delay_ms=delay_ms, shuffle=False)

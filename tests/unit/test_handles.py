@@ -4,7 +4,7 @@ import string
 
 import phonenumbers
 import pytest
-from hypothesis import given
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from linq_server.domain.errors import InvalidPhoneNumber
@@ -47,12 +47,44 @@ def test_anything_but_strict_e164_is_refused_with_1002(raw: str) -> None:
     assert caught.value.message == "Phone number must be in E.164 format"
 
 
-@given(st.text(alphabet=string.printable, max_size=20))
+# Valid numbers of every region libphonenumber knows (mobile and fixed line), with their last two
+# digits drawn: the length, and so the possibility check, stays that of a real number.
+_every_region_examples = sorted(
+    {
+        phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+        for region in phonenumbers.SUPPORTED_REGIONS
+        for kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE)
+        if (example := phonenumbers.example_number_for_type(region, kind)) is not None
+    }
+)
+valid_e164 = st.one_of(
+    st.builds(lambda number, tail: number[:-2] + f"{tail:02d}", st.sampled_from(_every_region_examples),
+              st.integers(0, 99)),
+    st.integers(0, 99).map(lambda tail: f"+120255501{tail:02d}"),  # +1 202 555 01xx, the fictional range
+)  # fmt: skip
+
+
+@given(valid_e164)
+def test_valid_e164_numbers_are_accepted_unchanged_and_only_in_e164(number: str) -> None:
+    assert parse_phone_number(number) == number
+    assert parse_handle(number) == parse_handle(parse_phone_number(number))
+    assert parse_handle(number).kind == "phone"
+    parsed = phonenumbers.parse(number, None)
+    # The same number written any other way is refused, never normalised into E.164.
+    spaced = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    for other in (spaced, number[1:], f" {number}", number + " "):
+        with pytest.raises(InvalidPhoneNumber):
+            parse_phone_number(other)
+
+
+@given(st.text(alphabet=string.printable, max_size=20) | valid_e164)
 def test_phone_parser_either_refuses_or_returns_strict_e164(raw: str) -> None:
     try:
         parsed = parse_phone_number(raw)
     except InvalidPhoneNumber:
+        event("refused")
         return
+    event("accepted")
     assert parsed == raw
     assert parsed.startswith("+") and parsed[1:].isdigit() and len(parsed) <= 16
 

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import itertools
+import json
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import event, example, given
 from hypothesis import strategies as st
 
 from linq_server.domain.attachment_errors import InvalidFileType
@@ -257,6 +258,9 @@ def test_content_fields() -> None:
         max_leaves=12,
     )
 )
+@example(None)  # accepted where a field may be left out
+@example({"type": "screen", "name": "confetti"})
+@example({"message_id": "m1", "part_index": True})  # `true` is not part 1
 def test_any_json_is_accepted_or_refused_with_a_linq_error(raw: Any) -> None:
     for candidate in (
         raw,
@@ -272,9 +276,33 @@ def test_any_json_is_accepted_or_refused_with_a_linq_error(raw: Any) -> None:
         {"parts": [TEXT], "reply_to": {"message_id": raw}},
     ):
         try:
-            check_content(candidate)
+            content = check_content(candidate)
         except LinqError as error:
             assert error.status in (400, 404, 409)
+            continue
+        event("accepted")
+        assert_kept_as_sent(candidate, content)
+
+
+def assert_kept_as_sent(sent: Any, content: Any) -> None:
+    """Accepted content is what was sent, of the SDK's types: nothing coerced, nothing made up."""
+    assert isinstance(sent, dict) and isinstance(sent["parts"], list)
+    assert [part["type"] for part in content.parts] == [part["type"] for part in sent["parts"]]
+    for given_part, kept in zip(sent["parts"], content.parts, strict=True):
+        if given_part["type"] == "text":
+            assert type(kept["value"]) is str and kept["value"] == given_part["value"]
+    json.dumps(content.parts, allow_nan=False)  # storable and renderable as it is
+    if sent.get("effect") is None:
+        assert content.effect is None
+    else:
+        assert content.effect["type"] in ("screen", "bubble") and content.effect["name"] == sent["effect"]["name"]
+        assert sent["effect"].get("type") in (None, content.effect["type"])
+    if sent.get("reply_to") is None:
+        assert content.reply_to is None
+    else:
+        part_index = content.reply_to["part_index"]
+        assert content.reply_to["message_id"] == sent["reply_to"]["message_id"] and content.reply_to["message_id"]
+        assert type(part_index) is int and part_index == sent["reply_to"].get("part_index", 0) >= 0
 
 
 def test_urls_in_first_messages() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import event, example, given
 from hypothesis import strategies as st
 
 from linq_server.domain.errors import (
@@ -19,7 +19,7 @@ from linq_server.domain.message_edits import check_edit, check_edit_request
 from linq_server.domain.message_errors import RecipientOptedOut
 from linq_server.domain.message_lifecycle import Report, transition
 from linq_server.domain.opt_out import OptOutChange, check_not_opted_out, is_opt_out_keyword, opt_out_change
-from linq_server.domain.rate_limits import MESSAGES_PER_WINDOW, WINDOW, admit
+from linq_server.domain.rate_limits import admit
 from linq_server.domain.reaction_rules import check_placement, check_reaction, check_reaction_request
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -62,11 +62,14 @@ def test_reports_never_move_a_message_backwards_or_emit_twice(start: str, report
 
 
 @given(st.lists(st.integers(0, 120_000), max_size=80), st.integers(0, 120_000))
+@example(list(range(0, 30_000, 1000)), 30_000)  # the 31st within a minute: refused
+@example(list(range(0, 29_000, 1000)), 30_000)  # the 30th: admitted
 def test_rate_limit_admits_exactly_thirty_per_rolling_minute(offsets_ms: list[int], now_ms: int) -> None:
     now = T0 + timedelta(milliseconds=now_ms)
     recent = [T0 + timedelta(milliseconds=ms) for ms in offsets_ms if ms <= now_ms]
-    in_window = sorted(t for t in recent if now - t < WINDOW)
-    if len(in_window) < MESSAGES_PER_WINDOW:
+    in_window = sorted(t for t in recent if now - t < timedelta(seconds=60))
+    # Linq's documented limit (api-core §17): 30 messages per sender-recipient pair per rolling 60 s.
+    if len(in_window) < 30:
         kept = admit(recent, now)
         assert kept == [*in_window, now]
     else:
@@ -156,8 +159,9 @@ def test_edit_rules() -> None:
         _edit(edits_so_far=5)
     with pytest.raises(StateConflict, match="15 minutes"):
         _edit(now=T0 + timedelta(minutes=15, milliseconds=1))
-    assert check_edit_request("new", None) == ("new", 0)
-    for text, index in (("", 0), ("x" * 10_001, 0), ("x", -1), ("x", True)):
+    assert check_edit_request("new", 0) == ("new", 0) and check_edit_request("x" * 10_000, 2) == ("x" * 10_000, 2)
+    # part_index is not nullable in the SDK: null is refused, as on the reactions route, never part 0.
+    for text, index in (("", 0), ("x" * 10_001, 0), ("x", -1), ("x", True), ("x", None), ("x", 1.0), ("x", "0")):
         with pytest.raises(InvalidParameterValue):
             check_edit_request(text, index)
 
@@ -205,10 +209,34 @@ JSON = st.recursive(
 )
 
 
-@given(JSON, st.sampled_from(["operation", "type", "part_index", "custom_emoji", "emoji", "url", "placement"]))
+# Values some field takes, so the accepted branch below runs too (arbitrary JSON is nearly always refused).
+FITTING = st.sampled_from([None, 0, 2, "add", "remove", "laugh", "🎉", "https://example.com/s", {"x": 0.5, "scale": 9}])
+FIELDS = st.sampled_from(["operation", "type", "part_index", "custom_emoji", "emoji", "url", "placement"])
+
+
+@given(JSON | FITTING, FIELDS)
+@example(True, "part_index")  # `true` is not part 1
 def test_any_json_in_a_reaction_request_is_accepted_or_refused_with_400(raw: object, field: str) -> None:
-    body = {"operation": "add", "type": "sticker" if field in ("url", "placement") else "love", field: raw}
+    body: dict[str, object] = {"operation": "add", "type": "love", field: raw}
+    if field in ("url", "placement"):  # a sticker's: placement goes with an emoji sticker
+        body = {"operation": "add", "type": "sticker", **({"emoji": "🎉"} if field == "placement" else {}), field: raw}
     try:
-        check_reaction_request(body)
+        request = check_reaction_request(body)
     except (InvalidParameterValue, MissingRequiredField) as error:
+        event("refused")
         assert error.status == 400
+        return
+    event(f"accepted {field}")
+    # Accepted: what was sent is kept as sent and of the SDK's type, never coerced or defaulted over.
+    assert (request.operation, request.type) == (body["operation"], body["type"])
+    assert type(request.part_index) is int and request.part_index == body.get("part_index", 0) >= 0
+    assert request.custom_emoji == body.get("custom_emoji")
+    assert (request.custom_emoji is None) == (body["type"] != "custom")
+    if body["type"] == "sticker":
+        assert request.sticker is not None
+        (source,) = request.sticker.keys() - {"placement"}
+        assert isinstance(body[source], str) and request.sticker[source] == body[source]
+        placement = request.sticker["placement"]
+        assert -1 <= placement["x"] <= 1 and -1 <= placement["y"] <= 1 and 0.05 <= placement["scale"] <= 2.5
+    else:
+        assert request.sticker is None

@@ -34,7 +34,7 @@ class CreateBody(BaseModel):
 
 class EditBody(BaseModel):
     text: Any = None
-    part_index: Any = None
+    part_index: Any = 0  # left out: part 0; an explicit null is refused, as on the reactions route
 
 
 def page(result: messages.Page) -> JSONResponse:

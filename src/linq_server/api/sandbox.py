@@ -5,16 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from linq_server.api.deps import App, CurrentPartner
 from linq_server.api.fields import Names
 from linq_server.domain import devices, gate_settings, sandbox
+from linq_server.domain.errors import InvalidParameterValue
 
 router = APIRouter(tags=["Sandbox"])
 
 
 class HandleBody(BaseModel):
+    # Strict: `true` is not a delay of 1 ms, nor "yes" a bool (400/1005, never coerced).
+    model_config = ConfigDict(strict=True)
+
     services: Names
     failing_operations: Names = []
     delivery_ms: int | None = None
@@ -49,6 +53,9 @@ class HandleState(BaseModel):
 @router.put("/sandbox/handles/{handle}", summary="Set a simulated handle's services, faults and device behaviour")
 async def put_handle(handle: str, body: HandleBody, app: App, partner: CurrentPartner) -> HandleState:
     # Every field is checked before anything is written: a refused PUT changes nothing.
+    if "replies" in body.model_fields_set and body.replies is None:
+        # Left out keeps the handles file's replies; null is no list of rules (use [] for none).
+        raise InvalidParameterValue("replies must be a list")
     devices.check_behaviour(delivery_ms=body.delivery_ms, auto_read_ms=body.auto_read_ms, replies=body.replies)
     value, _services, _failing = await sandbox.set_handle(
         app, partner.id, handle, body.services, body.failing_operations

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from linq_server.api.deps import App, CurrentPartner
 from linq_server.api.fields import DisplayName, Name, Url
@@ -15,7 +15,12 @@ from linq_server.domain.faults import FaultRule, WebhookFaults
 router = APIRouter(tags=["Sandbox"])
 
 
-class RuleBody(BaseModel):
+class StrictBody(BaseModel):
+    # A wrong type is refused (400/1005), never coerced: `true` is not a delay of 1 ms nor a chance of 1.
+    model_config = ConfigDict(strict=True)
+
+
+class RuleBody(StrictBody):
     method: Name = Field("*", description="GET, POST, PUT, PATCH, DELETE or * (any)")
     path: Url = Field(description="A route template such as /v3/chats/{chatId}/messages ({name} = one segment)")
     status: int | None = Field(None, description="The HTTP error status to answer with (400-599)")
@@ -27,13 +32,13 @@ class RuleBody(BaseModel):
     retry_after: int | None = Field(None, description="Seconds in Retry-After (429 default: 1)")
 
 
-class WebhooksBody(BaseModel):
+class WebhooksBody(StrictBody):
     duplicate: float = Field(0.0, description="Chance that a delivery is sent twice, with the same webhook-id")
     delay_ms: int = Field(0, description="Hold every delivery back this long (on the server's clock)")
     shuffle: bool = Field(False, description="Hold each delivery back a random extra 0-1 s, so they reorder")
 
 
-class FaultsBody(BaseModel):
+class FaultsBody(StrictBody):
     rules: list[RuleBody] = []
     webhooks: WebhooksBody = WebhooksBody()
 

@@ -24,15 +24,16 @@ EDIT_WINDOW = timedelta(minutes=15)
 
 
 def check_edit_request(text: object, part_index: object) -> tuple[str, int]:
-    """The body of ``PATCH /v3/messages/{id}``: ``text`` (1..10000 characters), ``part_index`` ≥ 0."""
+    """The body of ``PATCH /v3/messages/{id}``: ``text`` (1..10000 characters), ``part_index`` ≥ 0 (the route
+    passes 0 when it is left out)."""
     if text is None:
         raise MissingRequiredField("Missing required field: text")
     if not isinstance(text, str) or not text or len(text) > MAX_TEXT_CHARS:
         raise InvalidParameterValue(f"text must be 1 to {MAX_TEXT_CHARS} characters")
-    index = 0 if part_index is None else part_index
-    if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+    # Not nullable in the SDK (MessageUpdateParams.part_index: int): null is refused, not read as part 0.
+    if not isinstance(part_index, int) or isinstance(part_index, bool) or part_index < 0:
         raise InvalidParameterValue("part_index must be an integer of at least 0")
-    return text, index
+    return text, part_index
 
 
 def check_edit(

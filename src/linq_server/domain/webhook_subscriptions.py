@@ -55,13 +55,17 @@ def _phone_filter(numbers: list[str] | None) -> list[str] | None:
 
 
 MAX_HEADER_NAME = 100
+# RFC 9110 §5.6.2 tchar: anything else (spaces, controls, non-ASCII) can never be sent as a header name.
+_TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
-def _header(value: str | None) -> str | None:
-    """A routing header name, or None for "none"; 400/1005 when it cannot be a header name."""
-    name = value.strip() if value is not None else ""
-    if len(name) > MAX_HEADER_NAME or not all(c.isascii() and (c.isalnum() or c in "-_") for c in name):
-        raise InvalidParameterValue(f"Header names are 1 to {MAX_HEADER_NAME} letters, digits, '-' or '_'")
+def _header(value: str | None, field: str) -> str | None:
+    """A routing header name, or None for "none" (null or ""); 400/1005 when it is not an HTTP token."""
+    name = value or ""
+    if len(name) > MAX_HEADER_NAME or not _TOKEN_CHARS.issuperset(name):
+        raise InvalidParameterValue(
+            f"{field} must be an HTTP header name: 1 to {MAX_HEADER_NAME} letters, digits or !#$%&'*+-.^_`|~"
+        )
     return name or None
 
 
@@ -91,12 +95,14 @@ async def create_subscription(
     events = check_event_types(subscribed_events)
     secret = signing_secret or generate_signing_secret()
     now = ctx.clock.now()
-    key_header = _header(routing_key_header)
+    key_header = _header(routing_key_header, "routing_key_header")
+    # Checked even when it goes unused (no key header): a name that can never be sent is refused, not ignored.
+    id_header = _header(routing_id_header, "routing_id_header")
     subscription = Subscription(
         id=str(uuid.uuid4()), partner_id=partner_id, target_url=target_url,
         secret_ciphertext=ctx.secrets.seal(secret), subscribed_events=events,
         phone_numbers=_phone_filter(phone_numbers), is_active=True,
-        routing_id_header=(_header(routing_id_header) or DEFAULT_ROUTING_ID_HEADER) if key_header else None,
+        routing_id_header=(id_header or DEFAULT_ROUTING_ID_HEADER) if key_header else None,
         routing_key_header=key_header, created_at=now, updated_at=now,
     )  # fmt: skip
     async with ctx.db.write() as conn:
@@ -170,6 +176,8 @@ async def update_subscription(
     if "is_active" in given and changes.is_active is None:
         raise InvalidParameterValue("is_active cannot be null")
     numbers = _phone_filter(changes.phone_numbers) if "phone_numbers" in given else None
+    key_header = _header(changes.routing_key_header, "routing_key_header") if "routing_key_header" in given else None
+    id_header = _header(changes.routing_id_header, "routing_id_header") if "routing_id_header" in given else None
     async with ctx.db.write() as conn:
         before = await store.subscription_of(
             ctx.db, conn, partner_id, parse_id(subscription_id, WebhookSubscriptionNotFound), lock=True
@@ -186,9 +194,10 @@ async def update_subscription(
         if "phone_numbers" in given:
             after = replace(after, phone_numbers=numbers)
         if "routing_key_header" in given:
-            after = replace(after, routing_key_header=_header(changes.routing_key_header))
+            after = replace(after, routing_key_header=key_header)
         if "routing_id_header" in given or "routing_key_header" in given:
-            id_header = _header(changes.routing_id_header) if "routing_id_header" in given else after.routing_id_header
+            if "routing_id_header" not in given:
+                id_header = after.routing_id_header
             after = replace(
                 after, routing_id_header=(id_header or DEFAULT_ROUTING_ID_HEADER) if after.routing_key_header else None
             )
