@@ -9,7 +9,7 @@ REPO := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
 LINQ_CLI_TARBALL ?= $(REPO)/../shared/clients/linqapp-cli-1.3.0.tgz
 NODE_DIR := tests/node
 
-.PHONY: run test lint typecheck pytest node-test benchmark clean
+.PHONY: run test lint typecheck pytest node-test benchmark soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,10 @@ benchmark: $(VENV)/.dev-installed benchmarks/prism/node_modules/.installed
 	$(BIN)/python -m benchmarks.inspector
 	$(BIN)/python -m benchmarks.attachments --s3
 	$(BIN)/python -m benchmarks.manual_clock
+
+# Ten minutes of adds and sends through flapping receivers, a PostgreSQL restart and a kill -9 (not in CI).
+soak: $(VENV)/.dev-installed
+	$(BIN)/python -m benchmarks.soak
 
 benchmarks/prism/node_modules/.installed: benchmarks/prism/package.json benchmarks/prism/package-lock.json
 	cd benchmarks/prism && npm ci --no-audit --no-fund
