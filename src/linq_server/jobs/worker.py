@@ -71,6 +71,7 @@ class Worker:
         self.shutdown_grace_seconds = shutdown_grace_seconds
         self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._wake = asyncio.Event()
+        self._leaving = asyncio.Event()
         self._stopping = False
         self._batches: dict[asyncio.Task[None], list[Job]] = {}
         self._lanes: Counter[str] = Counter()
@@ -109,8 +110,9 @@ class Worker:
                 else:
                     self._loop_health.recovered()
         finally:
-            checking_in.cancel()
-            await self._drain()
+            await self._drain()  # still checking in: the jobs in hand stay ours while they finish
+            self._leaving.set()
+            await checking_in  # not cancelled: a transaction cut off mid-way would leave its connection unusable
             if close_listener:
                 await close_listener()
             await self._check_out()
@@ -142,27 +144,33 @@ class Worker:
                     await self._wake.wait()
 
     async def _keep_checking_in(self) -> None:
-        """Check in every second; once this worker has itself been checking in for ``SILENT_SECONDS`` without a
-        fault (so a database that was away for everyone is not mistaken for dead workers), free the jobs of
-        workers that have not."""
-        while True:
+        """Check in every second until the worker leaves; once this worker has itself been checking in for
+        ``SILENT_SECONDS`` without a fault (so a database that was away for everyone is not mistaken for dead
+        workers), free the jobs of workers that have not."""
+        while not self._leaving.is_set():
             try:
-                freed = 0
-                async with self.db.write() as conn:
-                    now = time.time()
-                    await store.check_in(conn, self.id, started_at=self.started_at, at=now)
-                    if self._check_in_health.healthy_for() >= SILENT_SECONDS:
-                        freed = await store.reclaim_from_silent(
-                            conn, silent_since=now - SILENT_SECONDS, now=self.clock.now()
-                        )
-                self.checked_in_at = now
+                freed = await self._check_in()
+            except Exception as error:
+                pause = self._check_in_health.failed(error)
+            else:
                 self._check_in_health.recovered()
                 if freed:
                     log.warning("%d jobs held by a worker that stopped checking in are claimable again", freed)
                     self.wake()
-                await asyncio.sleep(CHECK_IN_SECONDS)
-            except Exception as error:
-                await asyncio.sleep(self._check_in_health.failed(error))
+                pause = CHECK_IN_SECONDS
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(pause):
+                    await self._leaving.wait()
+
+    async def _check_in(self) -> int:
+        freed = 0
+        async with self.db.write() as conn:
+            now = time.time()
+            await store.check_in(conn, self.id, started_at=self.started_at, at=now)
+            if self._check_in_health.healthy_for() >= SILENT_SECONDS:
+                freed = await store.reclaim_from_silent(conn, silent_since=now - SILENT_SECONDS, now=self.clock.now())
+        self.checked_in_at = now
+        return freed
 
     async def _check_out(self) -> None:
         try:
