@@ -8,11 +8,12 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
-import swagger_ui_bundle
+import fastapi_offline
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from linq_server import __version__
@@ -135,8 +136,10 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False, cl
             return JSONResponse({"status": "unavailable", "reasons": reasons}, status_code=503)
         return JSONResponse({"status": "ready"})
 
-    # Interactive docs served from the swagger-ui-bundle package: they work with no internet.
-    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
+    # Interactive docs from the assets fastapi-offline ships (Swagger UI 5, which reads OpenAPI 3.1): no CDN.
+    app.mount(
+        "/docs-assets", StaticFiles(directory=Path(fastapi_offline.__file__).parent / "static"), name="docs-assets"
+    )
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
@@ -145,8 +148,13 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False, cl
             title="linq-server API",
             swagger_js_url="/docs-assets/swagger-ui-bundle.js",
             swagger_css_url="/docs-assets/swagger-ui.css",
-            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+            swagger_favicon_url="/docs-assets/favicon.png",
         )
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        """A person who opens the server's address lands on the inspector (which asks for a key first)."""
+        return RedirectResponse("/inspector")
 
     if services.settings.sandbox:
         app.add_middleware(FaultInjection, services=services, key_cache=app.state.key_cache, prefix=API_PREFIX)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import gc
 import json
 import logging
@@ -68,34 +69,54 @@ def serve(
 ) -> None:
     """Migrate the database, make sure the sandbox partner exists, and serve the API (and a worker)."""
     # An inherited socket lets whoever started us bind port 0 and know the port (the pytest plugin does).
-    inherited = socket.socket(fileno=fd) if fd is not None else None
-    if inherited is not None:
-        host, port = inherited.getsockname()[:2]
     settings = Settings()
     if workers > 1:
         _check_several_processes(settings)
+    # Bound before anything is printed: a port in use is one line and exit 1, never a "ready" panel.
+    listening = socket.socket(fileno=fd) if fd is not None else _listen(host, port)
+    host, port = listening.getsockname()[:2]
     settings.public_url = _public_url(settings, host, port)
     _configure_logging(settings)
     run_migrations(settings.database_url)
     sandbox = asyncio.run(_ensure_sandbox(settings))
     if settings.seed:
         _report_seeding(settings, settings.seed)
-    base_url = f"{settings.public_url}/api/partner"
+    _print_ready(settings.public_url, sandbox)
+    if workers > 1:
+        become_supervisor(listening, workers, job_worker=worker, log_level=settings.log_level)
+    _serve_api(settings, worker, host, port, listening)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    try:
+        return listening_socket(host, port)
+    except OSError as error:
+        reason = "the port is in use (another linq-server?); pick another with --port"
+        said = reason if error.errno == errno.EADDRINUSE else error
+        console.print(f"[red]cannot listen on {host}:{port}:[/] {said}", soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+def _print_ready(public_url: str, sandbox: partners.NewPartner) -> None:
+    """The panel a newcomer reads, then the lines to paste into a shell (outside the panel's frame)."""
+    base_url = f"{public_url}/api/partner"
     lines = "\n".join(f"  {line.phone_number}" for line in sandbox.lines)
     console.print(
         Panel(
-            f"[bold]Base URL[/]  {base_url}\n[bold]API key[/]   {sandbox.api_key}\n[bold]Lines[/]\n{lines}\n\n"
-            f"[dim]For linq-python:[/]\nLINQ_API_V3_BASE_URL={base_url}\nLINQ_API_V3_API_KEY={sandbox.api_key}\n\n"
-            f"[dim]For the Linq CLI (linq login --token KEY):[/]\n{linq_cli_environment(settings.public_url)}",
+            f"[bold]Base URL[/]   {base_url}\n[bold]API key[/]    {sandbox.api_key}\n[bold]Lines[/]\n{lines}\n"
+            f"[bold]Inspector[/]  {public_url}/inspector  (sign in with the API key)\n"
+            f"[bold]API docs[/]   {public_url}/docs",
             title="linq-server is ready",
             expand=False,
         ),
         soft_wrap=True,
     )
-    if workers > 1:
-        listening = inherited if inherited is not None else listening_socket(host, port)
-        become_supervisor(listening, workers, job_worker=worker, log_level=settings.log_level)
-    _serve_api(settings, worker, host, port, inherited)
+    cli = "\n".join(f"export {line}" for line in linq_cli_environment(public_url).splitlines())
+    console.print(
+        f"# For linq-python, paste into your shell:\nexport LINQ_API_V3_BASE_URL={base_url}\n"
+        f"export LINQ_API_V3_API_KEY={sandbox.api_key}\n# For the Linq CLI (then: linq login --token KEY):\n{cli}",
+        soft_wrap=True, markup=False, highlight=False,
+    )  # fmt: skip
 
 
 def _public_url(settings: Settings, host: str, port: int) -> str:

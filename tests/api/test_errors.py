@@ -142,5 +142,11 @@ async def test_docs_and_openapi_are_served_without_internet(client: httpx.AsyncC
     assert docs.status_code == 200 and "/docs-assets/swagger-ui-bundle.js" in docs.text
     assert "cdn" not in docs.text.lower()
     assert (await client.get("http://testserver/docs-assets/swagger-ui-bundle.js")).status_code == 200
+    # It renders in a browser too: tests/inspector/test_browser.py opens it in Chromium.
+
+
+async def test_the_servers_address_leads_to_the_inspector(client: httpx.AsyncClient) -> None:
+    home = await client.get("http://testserver/", headers={"Authorization": ""})
+    assert home.status_code == 307 and home.headers["location"] == "/inspector"
     schema = (await client.get("http://testserver/openapi.json")).json()
     assert "/api/partner/v3/phone_numbers" in schema["paths"]

@@ -311,3 +311,19 @@ def test_the_event_stream_over_plain_http(server: LinqServer, sandbox: LinqSandb
                     if seen == ["ready", "change"]:
                         break
         assert seen == ["ready", "change"]
+
+
+def test_the_api_docs_render_every_operation_offline(browser: Any, server: LinqServer) -> None:
+    page = browser.new_page(viewport=DESKTOP)
+    try:
+        requested: list[str] = []
+        page.on("request", lambda request: requested.append(request.url))
+        page.goto(f"{server.url}/docs")
+        expect(page.locator(".opblock").first).to_be_visible(timeout=20_000)
+        operations = page.locator(".opblock").count()
+        assert "Unable to render" not in page.content()
+        page.screenshot(path=str(ARTIFACTS / "docs.png"))
+    finally:
+        page.close()
+    assert operations >= 60  # every documented route, not a few
+    assert [url for url in requested if not url.startswith(server.url)] == []  # nothing from the internet
