@@ -25,7 +25,8 @@ from linq_server.domain import partners
 from linq_server.domain.errors import LinqError
 from linq_server.processes import become_supervisor, end_with_parent, listening_socket
 from linq_server.services import build_services
-from linq_server.store.database import Database, is_sqlite
+from linq_server.store.availability import is_unavailable
+from linq_server.store.database import Database, is_sqlite, unreachable, url_problem
 from linq_server.store.migrate import migrate as run_migrations
 from linq_server.store.partners import Partner, PhoneLine
 from linq_server.workers import build_worker
@@ -77,7 +78,7 @@ def serve(
     host, port = listening.getsockname()[:2]
     settings.public_url = _public_url(settings, host, port)
     _configure_logging(settings)
-    run_migrations(settings.database_url)
+    _migrate(settings.database_url)
     sandbox = asyncio.run(_ensure_sandbox(settings))
     if settings.seed:
         _report_seeding(settings, settings.seed)
@@ -85,6 +86,22 @@ def serve(
     if workers > 1:
         become_supervisor(listening, workers, job_worker=worker, log_level=settings.log_level)
     _serve_api(settings, worker, host, port, listening)
+
+
+def _migrate(url: str) -> None:
+    """Bring the database to the newest schema; a URL that cannot work, or a database out of reach, is one line
+    and exit 2 (nothing created)."""
+    problem = url_problem(url)
+    if problem is None:
+        try:
+            run_migrations(url)
+            return
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            problem = unreachable(url, error)
+    console.print(f"[red]LINQ_SERVER_DATABASE_URL:[/] {problem}", soft_wrap=True)
+    raise typer.Exit(2)
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -167,7 +184,7 @@ def worker_command(
     """Run job workers only (no API); several such processes may share one PostgreSQL database."""
     settings = Settings()
     _configure_logging(settings)
-    run_migrations(settings.database_url)
+    _migrate(settings.database_url)
 
     async def run() -> None:
         services = build_services(settings)
@@ -226,7 +243,7 @@ def _report_seeding(settings: Settings, path: Path) -> None:
 def seed(file: Annotated[Path, typer.Argument(help="A YAML seed file.", exists=True, dir_okay=False)]) -> None:
     """Create the partners, lines, handles, chats and webhook subscriptions a YAML file describes (idempotent)."""
     settings = Settings()
-    run_migrations(settings.database_url)
+    _migrate(settings.database_url)
     _report_seeding(settings, file)
 
 
@@ -238,7 +255,7 @@ def _configure_logging(settings: Settings) -> None:
 def migrate() -> None:
     """Apply database migrations (Alembic upgrade to head)."""
     settings = Settings()
-    run_migrations(settings.database_url)
+    _migrate(settings.database_url)
     console.print("database is up to date")
 
 
@@ -251,7 +268,7 @@ def partners_create(
 ) -> None:
     """Create a partner; prints its id, its API key (shown once) and its lines as JSON."""
     settings = Settings()
-    run_migrations(settings.database_url)
+    _migrate(settings.database_url)
 
     async def create() -> partners.NewPartner:
         db = Database(settings.database_url)
@@ -280,7 +297,7 @@ def partners_create(
 def partners_list() -> None:
     """List partners and their lines (never their keys)."""
     settings = Settings()
-    run_migrations(settings.database_url)
+    _migrate(settings.database_url)
 
     async def load() -> list[tuple[Partner, list[PhoneLine]]]:
         db = Database(settings.database_url)

@@ -77,6 +77,39 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).drivername.startswith("sqlite")
 
 
+def url_problem(url: str) -> str | None:
+    """What is wrong with a database URL before anything is opened or created, in one line; None if nothing."""
+    try:
+        parsed = make_url(url)
+    except sa.exc.ArgumentError:
+        return f"{url!r} is not a database URL: use sqlite:///PATH or postgresql://USER@HOST:PORT/DB"
+    scheme = parsed.drivername
+    if scheme not in ("sqlite", "sqlite+aiosqlite", "postgresql", "postgres", "postgresql+asyncpg"):
+        return f"unsupported database {scheme!r}: use sqlite:///PATH or postgresql://USER@HOST:PORT/DB"
+    if is_sqlite(url) and (parsed.host or not parsed.database):
+        return (
+            f"{url!r} is not a SQLite file URL: a relative path is sqlite:///data/linq.db (three slashes), "
+            "an absolute one sqlite:////var/lib/linq.db (four)"
+        )
+    if is_sqlite(url) and parsed.database != ":memory:":
+        try:
+            ensure_sqlite_folder(url)
+        except OSError as error:
+            return f"cannot make the folder of {parsed.database}: {error.strerror or error}"
+    return None
+
+
+def unreachable(url: str, error: BaseException) -> str:
+    """One line on a database that could not be reached: where, and the innermost cause."""
+    cause = error
+    while (deeper := cause.__cause__ or getattr(cause, "orig", None)) is not None and deeper is not cause:
+        cause = deeper
+    parsed = make_url(url)
+    if is_sqlite(url):
+        return f"cannot open the SQLite database {parsed.database}: {cause}"
+    return f"cannot reach PostgreSQL at {parsed.host or 'localhost'}:{parsed.port or 5432}: {cause}"
+
+
 def ensure_sqlite_folder(url: str) -> None:
     """Create the folder of a file-backed SQLite database."""
     database = make_url(url).database
