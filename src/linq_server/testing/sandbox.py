@@ -117,19 +117,26 @@ class Phone:
 
 @dataclass
 class LinqSandbox:
-    """What the ``linq`` fixture gives a test. ``client`` is a strict linq-python client when it is installed."""
+    """What the ``linq`` fixture gives a test. ``client`` is a strict linq-python client (linq-server[testing])."""
 
     url: str
     partner_id: str
     api_key: str
     lines: list[str]
     webhooks: WebhookReceiver = field(default_factory=WebhookReceiver, repr=False)
-    client: Any = field(default=None, repr=False)
     http: httpx.Client = field(init=False, repr=False)
+    _client: Any = field(default=None, init=False, repr=False)
 
     @property
     def base_url(self) -> str:
         return f"{self.url}/api/partner"
+
+    @property
+    def client(self) -> Any:
+        """A strict linq-python client of this sandbox."""
+        if self._client is None:
+            raise RuntimeError("linq.client needs linq-python: pip install 'linq-server[testing]'")
+        return self._client
 
     def open(self) -> LinqSandbox:
         self.http = httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.api_key}"}, timeout=30)
@@ -137,10 +144,10 @@ class LinqSandbox:
         self._subscribe()
         try:
             from linq import LinqAPIV3
-        except ImportError:  # linq-python is optional
-            self.client = None
+        except ImportError:  # linq-python comes with linq-server[testing]; without it, .client says so
+            self._client = None
         else:
-            self.client = LinqAPIV3(api_key=self.api_key, base_url=self.base_url, _strict_response_validation=True)
+            self._client = LinqAPIV3(api_key=self.api_key, base_url=self.base_url, _strict_response_validation=True)
         return self
 
     def _subscribe(self) -> None:
@@ -215,6 +222,6 @@ class LinqSandbox:
 
     def close(self) -> None:
         self.webhooks.stop()
-        if self.client is not None:
-            self.client.close()
+        if self._client is not None:
+            self._client.close()
         self.http.close()
