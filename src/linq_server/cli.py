@@ -10,26 +10,19 @@ import logging
 import signal
 import socket
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
 from rich.console import Console
 from rich.panel import Panel
-from sqlalchemy.exc import IntegrityError
 
-from linq_server import seed as seeding
-from linq_server.app import create_app
-from linq_server.config import Settings, kept_secret
-from linq_server.domain import partners
-from linq_server.domain.errors import LinqError
-from linq_server.processes import become_supervisor, end_with_parent, listening_socket
-from linq_server.services import build_services
-from linq_server.store.availability import is_unavailable
-from linq_server.store.database import Database, is_sqlite, unreachable, url_problem
-from linq_server.store.migrate import migrate as run_migrations
-from linq_server.store.partners import Partner, PhoneLine
-from linq_server.workers import build_worker
+# The application is imported inside each command, not here: `linq-server --help` then answers without
+# loading FastAPI, SQLAlchemy and the rest (startup times in docs/benchmarks.md).
+if TYPE_CHECKING:
+    from linq_server.config import Settings
+    from linq_server.domain import partners
+    from linq_server.seed import Seeded
+    from linq_server.store.partners import Partner, PhoneLine
 
 app = typer.Typer(help="linq-server: the Linq Partner API v3, self-hosted.", no_args_is_help=True)
 partners_app = typer.Typer(help="Manage partners (API accounts).", no_args_is_help=True)
@@ -39,10 +32,18 @@ console = Console()
 
 def _sandbox_key(settings: Settings) -> str:
     """The configured key, or one made once and kept (owner-only) in the data folder."""
+    from linq_server.config import kept_secret
+    from linq_server.domain import partners
+
     return settings.api_key or kept_secret(Path(settings.data_dir) / "sandbox-api-key", partners.generate_api_key)
 
 
 async def _ensure_sandbox(settings: Settings) -> partners.NewPartner:
+    from sqlalchemy.exc import IntegrityError
+
+    from linq_server.domain import partners
+    from linq_server.store.database import Database
+
     db = Database(settings.database_url)
     key = _sandbox_key(settings)
     try:
@@ -69,6 +70,9 @@ def serve(
     ] = 1,
 ) -> None:
     """Migrate the database, make sure the sandbox partner exists, and serve the API (and a worker)."""
+    from linq_server.config import Settings
+    from linq_server.processes import become_supervisor
+
     # An inherited socket lets whoever started us bind port 0 and know the port (the pytest plugin does).
     settings = Settings()
     if workers > 1:
@@ -91,6 +95,10 @@ def serve(
 def _migrate(url: str) -> None:
     """Bring the database to the newest schema; a URL that cannot work, or a database out of reach, is one line
     and exit 2 (nothing created)."""
+    from linq_server.store.availability import is_unavailable
+    from linq_server.store.database import unreachable, url_problem
+    from linq_server.store.migrate import migrate as run_migrations
+
     problem = url_problem(url)
     if problem is None:
         try:
@@ -105,6 +113,8 @@ def _migrate(url: str) -> None:
 
 
 def _listen(host: str, port: int) -> socket.socket:
+    from linq_server.processes import listening_socket
+
     try:
         return listening_socket(host, port)
     except OSError as error:
@@ -116,6 +126,7 @@ def _listen(host: str, port: int) -> socket.socket:
 
 def _print_ready(public_url: str, sandbox: partners.NewPartner) -> None:
     """The panel a newcomer reads, then the lines to paste into a shell (outside the panel's frame)."""
+
     base_url = f"{public_url}/api/partner"
     lines = "\n".join(f"  {line.phone_number}" for line in sandbox.lines)
     console.print(
@@ -144,6 +155,8 @@ def _public_url(settings: Settings, host: str, port: int) -> str:
 def _check_several_processes(settings: Settings) -> None:
     """``--workers`` needs what several processes can share: PostgreSQL (it wakes another process's job worker
     at once, where SQLite's would find new jobs only at its next poll, a second later), and real time."""
+    from linq_server.store.database import is_sqlite
+
     if is_sqlite(settings.database_url):
         console.print("[red]--workers needs PostgreSQL:[/] on SQLite, run one process (the default)")
         raise typer.Exit(2)
@@ -159,6 +172,9 @@ def api_process(
     worker: Annotated[bool, typer.Option(help="Also run a job worker in this process.")] = True,
 ) -> None:
     """One of ``serve --workers N``'s processes: its parent migrated, made the sandbox partner and printed."""
+    from linq_server.config import Settings
+    from linq_server.processes import end_with_parent
+
     end_with_parent()
     inherited = socket.socket(fileno=fd)
     host, port = inherited.getsockname()[:2]
@@ -169,6 +185,10 @@ def api_process(
 
 
 def _serve_api(settings: Settings, worker: bool, host: str, port: int, inherited: socket.socket | None) -> None:
+    import uvicorn
+
+    from linq_server.app import create_app
+
     api = create_app(settings, run_worker=worker)
     config = uvicorn.Config(api, host=host, port=port, log_level=settings.log_level.lower())
     settle_garbage_collector()
@@ -182,6 +202,10 @@ def worker_command(
     concurrency: Annotated[int | None, typer.Option(help="Jobs run at once (default: settings).")] = None,
 ) -> None:
     """Run job workers only (no API); several such processes may share one PostgreSQL database."""
+    from linq_server.config import Settings
+    from linq_server.services import build_services
+    from linq_server.workers import build_worker
+
     settings = Settings()
     _configure_logging(settings)
     _migrate(settings.database_url)
@@ -221,15 +245,20 @@ def linq_cli_environment(public_url: str) -> str:
     )
 
 
-async def _apply_seed(settings: Settings, path: Path) -> list[seeding.Seeded]:
+async def _apply_seed(settings: Settings, path: Path) -> list[Seeded]:
+    from linq_server.seed import apply_seed, load_seed
+    from linq_server.services import build_services
+
     services = build_services(settings)
     try:
-        return await seeding.apply_seed(services, seeding.load_seed(path))
+        return await apply_seed(services, load_seed(path))
     finally:
         await services.close()
 
 
 def _report_seeding(settings: Settings, path: Path) -> None:
+    from linq_server.domain.errors import LinqError
+
     try:
         done = asyncio.run(_apply_seed(settings, path))
     except (ValueError, LinqError) as error:
@@ -242,6 +271,8 @@ def _report_seeding(settings: Settings, path: Path) -> None:
 @app.command()
 def seed(file: Annotated[Path, typer.Argument(help="A YAML seed file.", exists=True, dir_okay=False)]) -> None:
     """Create the partners, lines, handles, chats and webhook subscriptions a YAML file describes (idempotent)."""
+    from linq_server.config import Settings
+
     settings = Settings()
     _migrate(settings.database_url)
     _report_seeding(settings, file)
@@ -249,11 +280,15 @@ def seed(file: Annotated[Path, typer.Argument(help="A YAML seed file.", exists=T
 
 def _configure_logging(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Alembic, loaded only when a database needs migrating, says at INFO which of its plugins it set up.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 @app.command()
 def migrate() -> None:
     """Apply database migrations (Alembic upgrade to head)."""
+    from linq_server.config import Settings
+
     settings = Settings()
     _migrate(settings.database_url)
     console.print("database is up to date")
@@ -267,6 +302,11 @@ def partners_create(
     ] = None,
 ) -> None:
     """Create a partner; prints its id, its API key (shown once) and its lines as JSON."""
+    from linq_server.config import Settings
+    from linq_server.domain import partners
+    from linq_server.domain.errors import LinqError
+    from linq_server.store.database import Database
+
     settings = Settings()
     _migrate(settings.database_url)
 
@@ -296,6 +336,10 @@ def partners_create(
 @partners_app.command("list")
 def partners_list() -> None:
     """List partners and their lines (never their keys)."""
+    from linq_server.config import Settings
+    from linq_server.domain import partners
+    from linq_server.store.database import Database
+
     settings = Settings()
     _migrate(settings.database_url)
 

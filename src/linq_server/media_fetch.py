@@ -12,15 +12,14 @@ from __future__ import annotations
 import ipaddress
 import socket
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
-import aiohttp
-from aiohttp.abc import AbstractResolver, ResolveResult
-from aiohttp.resolver import DefaultResolver
+# aiohttp is imported on first use, not at startup (it is a tenth of `serve`'s start; docs/benchmarks.md).
+if TYPE_CHECKING:
+    import aiohttp
 
 MAX_REDIRECTS = 5
-TIMEOUT = aiohttp.ClientTimeout(total=30, sock_connect=10)
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
@@ -54,22 +53,27 @@ def _ip_literal(host: str) -> str | None:
         return None
 
 
-class _PublicOnlyResolver(AbstractResolver):
-    """Resolves like aiohttp's default, and refuses a host with any internal address."""
+def _public_only_resolver() -> Any:
+    """A resolver like aiohttp's default that refuses a host with any internal address (made on first use)."""
+    from aiohttp.abc import AbstractResolver, ResolveResult
+    from aiohttp.resolver import DefaultResolver
 
-    def __init__(self) -> None:
-        self._inner = DefaultResolver()
+    class PublicOnlyResolver(AbstractResolver):
+        def __init__(self) -> None:
+            self._inner = DefaultResolver()
 
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        found = await self._inner.resolve(host, port, family)
-        if any(is_internal(result["host"]) for result in found):
-            raise FetchRefused(f"{host} resolves to an internal address")
-        return found
+        async def resolve(
+            self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+        ) -> list[ResolveResult]:
+            found = await self._inner.resolve(host, port, family)
+            if any(is_internal(result["host"]) for result in found):
+                raise FetchRefused(f"{host} resolves to an internal address")
+            return found
 
-    async def close(self) -> None:
-        await self._inner.close()
+        async def close(self) -> None:
+            await self._inner.close()
+
+    return PublicOnlyResolver()
 
 
 class MediaFetcher:
@@ -80,10 +84,14 @@ class MediaFetcher:
         self._session: aiohttp.ClientSession | None = None
 
     def _client(self) -> aiohttp.ClientSession:
+        import aiohttp
+
         if self._session is None:
-            resolver: Any = None if self.allow_internal else _PublicOnlyResolver()
+            resolver: Any = None if self.allow_internal else _public_only_resolver()
             self._session = aiohttp.ClientSession(
-                timeout=TIMEOUT, connector=aiohttp.TCPConnector(resolver=resolver, limit=64), trust_env=False
+                timeout=aiohttp.ClientTimeout(total=30, sock_connect=10),
+                connector=aiohttp.TCPConnector(resolver=resolver, limit=64),
+                trust_env=False,
             )
         return self._session
 
@@ -93,6 +101,8 @@ class MediaFetcher:
 
     async def probe(self, url: str, limit: int) -> Fetched:
         """Read ``url`` to its end (or to ``limit`` + 1 bytes): its size and declared Content-Type."""
+        import aiohttp
+
         try:
             for _ in range(MAX_REDIRECTS + 1):
                 self._check_literal(url)

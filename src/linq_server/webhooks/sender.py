@@ -7,8 +7,11 @@ managed 300 to 550 POSTs/s to a local receiver where aiohttp managed 4,700 to 5,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import aiohttp
+# aiohttp is imported on first use, not at startup (it is a tenth of `serve`'s start; docs/benchmarks.md).
+if TYPE_CHECKING:
+    import aiohttp
 
 TIMEOUT_SECONDS = 15.0
 EXCERPT_CHARS = 500
@@ -32,6 +35,8 @@ class WebhookSender:
 
     def _client(self) -> aiohttp.ClientSession:
         # Made on first use: an aiohttp session belongs to the running event loop.
+        import aiohttp
+
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 # Bounded per target, not in all: a target that hangs must not take every other's connections.
@@ -41,6 +46,8 @@ class WebhookSender:
         return self._session
 
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> Answer:
+        import aiohttp  # already loaded by _client: a dictionary look-up
+
         try:
             # A redirect is not a delivery: it is reported as the 3xx it is.
             async with self._client().post(url, data=body, headers=headers, allow_redirects=False) as response:
