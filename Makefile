@@ -9,7 +9,7 @@ REPO := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
 LINQ_CLI_TARBALL ?= $(REPO)/../shared/clients/linqapp-cli-1.3.0.tgz
 NODE_DIR := tests/node
 
-.PHONY: run test lint typecheck pytest node-test benchmark soak clean
+.PHONY: run test lint typecheck docs pytest node-test node-test-run benchmark soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,14 +46,20 @@ $(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package.json $(NODE_DIR)/packag
 	cd $(NODE_DIR) && npm ci --engine-strict=false --no-audit --no-fund
 	touch $@
 
-$(LINQ_CLI_TARBALL):
-	@echo "error: the Linq CLI tarball is missing: $@ (expected in shared/clients beside the repository; make LINQ_CLI_TARBALL=/path/to/linqapp-cli-1.3.0.tgz points elsewhere)" >&2
-	@exit 1
+# Without the CLI tarball (it is not on the npm registry), the rest of the suite still runs and this says what
+# was skipped: the Node tests install from one lock file that names the tarball.
+node-test: $(VENV)/.dev-installed
+	@if [ -f "$(LINQ_CLI_TARBALL)" ]; then $(MAKE) --no-print-directory node-test-run; else \
+	  echo "skipped tests/node (the official Node SDK and the Linq CLI): the Linq CLI tarball is not at $(LINQ_CLI_TARBALL); make test LINQ_CLI_TARBALL=/path/to/linqapp-cli-1.3.0.tgz runs them"; fi
 
-node-test: $(VENV)/.dev-installed $(NODE_DIR)/node_modules/.installed
+node-test-run: $(NODE_DIR)/node_modules/.installed
 	cd $(NODE_DIR) && LINQ_SERVER_PYTHON=$(abspath $(BIN)/python) npm test
 
-test: lint typecheck pytest node-test
+# The docs site (mkdocs-material); strict, so a broken link or a page missing from nav fails.
+docs: $(VENV)/.dev-installed
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+test: lint typecheck docs pytest node-test
 
 # The participants benchmark drives load with wrk (Debian) and compares with Prism 5 (npm, pinned by
 # benchmarks/prism/package-lock.json, installed into the ignored benchmarks/prism/node_modules).
@@ -75,4 +81,4 @@ benchmarks/prism/node_modules/.installed: benchmarks/prism/package.json benchmar
 	touch $@
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(NODE_DIR)/node_modules $(NODE_DIR)/vendor benchmarks/prism/node_modules
+	rm -rf site $(VENV) .pytest_cache .mypy_cache .ruff_cache $(NODE_DIR)/node_modules $(NODE_DIR)/vendor benchmarks/prism/node_modules

@@ -157,8 +157,9 @@ def main() -> None:
         _ready(port, 90)
         # Room for the whole run: a group of three takes 28 new members before the maximum of 32.
         groups, dms = _setup(base, key, steady, flapping, max(50, int(args.rate * seconds / 28) + 10))
+        # New members end in 0-5: handles the simulated carrier reaches on iMessage, as the groups are.
         adds = Load("adds", base, key, args.rate, lambda n: (
-            f"/v3/chats/{groups[n % len(groups)]}/participants", {"handle": f"+1415{n:06d}{n % 7}"}
+            f"/v3/chats/{groups[n % len(groups)]}/participants", {"handle": f"+1415{n:06d}{n % 6}"}
         )).start()  # fmt: skip
         sends = Load("sends", base, key, args.rate, lambda n: (
             f"/v3/chats/{dms[n % len(dms)]}/messages", {"message": TEXT}
