@@ -101,3 +101,31 @@ async def test_typing_needs_a_member_and_a_service_that_shows_it(world: World) -
     assert_envelope(await type_in(basic_phone, sms_chat), 409, 2017)
     missing = await world.http.post(f"http://testserver/sandbox/handles/{alice}/typing", json={"chat_id": chat_id})
     assert_envelope(missing, 400, 1001)
+
+
+async def test_patch_changes_only_the_given_settings_of_a_handle(world: World) -> None:
+    handle = new_phone(1)
+    put = await world.http.put(
+        f"http://testserver/sandbox/handles/{handle}",
+        json={"services": ["SMS"], "blocked": True, "delivery_ms": 250},
+    )
+    assert put.status_code == 200, put.text
+    rule = {"match": "hello", "reply": "hi there", "after_ms": 100}
+
+    patched = await world.http.patch(f"http://testserver/sandbox/handles/{handle}", json={"replies": [rule]})
+
+    assert patched.status_code == 200, patched.text
+    state = patched.json()
+    assert (state["services"], state["blocked"], state["delivery_ms"]) == (["SMS"], True, 250)
+    assert state["replies"] == [rule]
+    assert (await world.http.get(f"http://testserver/sandbox/handles/{handle}")).json() == state
+
+
+@pytest.mark.parametrize(
+    "changes", [{"services": None}, {"replies": None}, {"blocked": "yes"}, {"delivery_ms": True}, {"offline": None}]
+)
+async def test_patch_refuses_what_put_refuses_and_changes_nothing(world: World, changes: dict[str, object]) -> None:
+    handle = new_phone(1)
+    before = (await world.http.put(f"http://testserver/sandbox/handles/{handle}", json={"services": ["SMS"]})).json()
+    assert_envelope(await world.http.patch(f"http://testserver/sandbox/handles/{handle}", json=changes), 400, 1005)
+    assert (await world.http.get(f"http://testserver/sandbox/handles/{handle}")).json() == before

@@ -33,6 +33,20 @@ class HandleBody(BaseModel):
     )
 
 
+class HandleChanges(BaseModel):
+    """``PATCH``: the fields given change, the others stay as they are (the same types as ``PUT``)."""
+
+    model_config = ConfigDict(strict=True)
+
+    services: Names | None = None
+    failing_operations: Names | None = None
+    delivery_ms: int | None = None
+    auto_read_ms: int | None = None
+    offline: bool | None = None
+    blocked: bool | None = None
+    replies: Any = None
+
+
 class ReplyRule(BaseModel):
     match: str
     reply: str
@@ -71,6 +85,17 @@ async def put_handle(handle: str, body: HandleBody, app: App, partner: CurrentPa
     )
     await gate_settings.set_blocked(app, partner.id, value, body.blocked)
     return await get_handle(value, app, partner)
+
+
+@router.patch("/sandbox/handles/{handle}", summary="Change some of a simulated handle's settings, keep the rest")
+async def patch_handle(handle: str, body: HandleChanges, app: App, partner: CurrentPartner) -> HandleState:
+    current = await get_handle(handle, app, partner)
+    changes = body.model_dump(exclude_unset=True)
+    for field in ("services", "failing_operations", "offline", "blocked"):
+        if field in changes and changes[field] is None:
+            raise InvalidParameterValue(f"{field} cannot be null")
+    merged = {**current.model_dump(exclude={"handle"}), **changes}
+    return await put_handle(handle, HandleBody.model_validate(merged, strict=False), app, partner)
 
 
 @router.get("/sandbox/handles/{handle}", summary="What a simulated handle can receive")
