@@ -91,3 +91,10 @@ async def test_a_forged_cursor_is_refused(world: World) -> None:
     for inner in ("2026-01-01T00:00:00+00:00|\x00", "2026-01-01T00:00:00+00:00|x", "yesterday|x"):
         cursor = base64.urlsafe_b64encode(inner.encode()).decode()
         assert_envelope(await world.http.get("/v3/chats", params={"cursor": cursor}), 400, 1005)
+
+
+async def test_a_media_url_sent_to_a_chat_that_is_not_yours_is_404_before_it_is_read(world: World) -> None:
+    nobody_listens = "https://127.0.0.1:1/photo.jpg"  # reading it would fail: the chat must be found wanting first
+    body = {"message": {"parts": [{"type": "media", "url": nobody_listens}]}}
+    response = await world.http.post("/v3/chats/00000000-0000-4000-8000-000000000000/messages", json=body)
+    assert_envelope(response, 404, 2001)

@@ -123,6 +123,11 @@ def _sticker(ctx: MediaContext, base_url: str, sticker: dict[str, Any], found: d
             "url": url}  # fmt: skip
 
 
+def reads_urls(content: MessageContent) -> bool:
+    """Does sending ``content`` read media from URLs (slow, and answered by someone else's server)?"""
+    return any(part["type"] == "media" and part["id"] is None for part in content.parts)
+
+
 async def resolve_media(ctx: MediaContext, partner_id: str, content: MessageContent, base_url: str) -> MessageContent:
     """``content`` with every media part and inline sticker filled in, as the message will show them.
 

@@ -20,7 +20,7 @@ from linq_server.domain.context import DomainContext
 from linq_server.domain.errors import ChatNotFound, InvalidParameterValue
 from linq_server.domain.ids import parse_id
 from linq_server.domain.message_errors import MessageNotFound
-from linq_server.domain.message_media import MediaContext, check_outbound_content, resolve_media
+from linq_server.domain.message_media import MediaContext, check_outbound_content, reads_urls, resolve_media
 from linq_server.domain.message_parts import MessageContent
 from linq_server.shapes.chats import handle_json
 from linq_server.store import chats as chat_store
@@ -139,8 +139,14 @@ async def send_to_chat(
 ) -> Outbound:
     """``POST /v3/chats/{chatId}/messages``: check the content and its media, then record the message (or
     replay it). ``base_url`` starts the download links of attached files."""
-    content = await resolve_media(ctx, partner_id, check_outbound_content(ctx, raw_message, base_url), base_url)
+    checked = check_outbound_content(ctx, raw_message, base_url)
     chat_key = parse_id(chat_id, ChatNotFound)
+    if reads_urls(checked):
+        # A chat that is not the partner's is a 404 before any URL is read, not a fetch's failure.
+        async with ctx.db.read() as conn:
+            if await chat_store.chat_of(ctx.db, conn, partner_id, chat_key) is None:
+                raise ChatNotFound()
+    content = await resolve_media(ctx, partner_id, checked, base_url)
     service = None  # the chat's, unless another is asked for (then it costs a look at the recipients first)
     if content.preferred_service is not None:
         async with ctx.db.read() as conn:
