@@ -13,7 +13,9 @@ from linq.types.chat_update_response import ChatUpdateResponse
 from linq_server.store.schema import chat_changes, webhook_events
 from tests.api.test_errors import assert_envelope
 from tests.conftest import World, make_partner
+from tests.support.messaging import new_chat, text
 from tests.support.phones import new_phone
+from tests.support.receiver import Answer, Receiver
 
 TEXT = {"parts": [{"type": "text", "value": "Hello"}]}
 
@@ -236,3 +238,14 @@ async def test_sandbox_handles(world: World) -> None:
     assert_envelope(bad, 400, 1005)
     anonymous = await world.http.get(f"http://testserver/sandbox/handles/{android}", headers={"Authorization": ""})
     assert_envelope(anonymous, 401, 2004)
+
+
+async def test_a_new_chat_is_announced_before_its_first_message(world: World, receiver: Receiver) -> None:
+    receiver.default = Answer(delay_seconds=0.3)  # each answer takes a while: a racing delivery would overlap it
+    await world.subscribe(receiver.url, ["chat.created", "message.sent"])
+    await new_chat(world, [new_phone(1)], text("first"))
+    await world.worker.run_until_idle()
+
+    created, sent = await receiver.wait_for_async(2)
+    assert (created.headers["x-webhook-event"], sent.headers["x-webhook-event"]) == ("chat.created", "message.sent")
+    assert sent.at >= created.at + 0.3  # message.sent went out once chat.created had been answered

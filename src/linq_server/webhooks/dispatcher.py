@@ -28,6 +28,7 @@ from linq_server.webhooks.targets import check_public_destination
 log = logging.getLogger("linq_server.webhooks")
 
 RETRY_WINDOW = timedelta(minutes=30)
+CHAT_CREATED = "chat.created"
 # 5 s, 10 s, 20 s … capped at 5 min, ±20 %: ten retries take about 25 minutes, inside the 30-minute window.
 RETRY_BACKOFF = Backoff(base_seconds=5.0, factor=2.0, cap_seconds=300.0, jitter=0.2)
 
@@ -88,7 +89,15 @@ class Dispatcher:
         delivery_ids = {job.id: str(job.payload["delivery_id"]) for job in jobs}
         async with self.db.read() as conn:
             found = await store.deliveries_for(conn, list(delivery_ids.values()))
-        results = await asyncio.gather(*(self._attempt(*found[d]) for d in delivery_ids.values() if d in found))
+        pairs = [found[d] for d in delivery_ids.values() if d in found]
+        # A chat is announced before anything that happens in it: the batch's chat.created deliveries go out
+        # first (a new chat's first message.sent is emitted with it, and would otherwise race it).
+        first = [pair for pair in pairs if pair[0].event_type == CHAT_CREATED]
+        then = [pair for pair in pairs if pair[0].event_type != CHAT_CREATED]
+        results = [
+            *await asyncio.gather(*(self._attempt(*pair) for pair in first)),
+            *await asyncio.gather(*(self._attempt(*pair) for pair in then)),
+        ]
         attempts = {attempt.delivery_id: (attempt, delay) for attempt, delay in results if attempt is not None}
         outcomes = {job_id: _outcome(attempts.get(d)) for job_id, d in delivery_ids.items()}
         cancelled = [
