@@ -196,6 +196,9 @@ def test_a_participant_joins_live_and_a_failed_message_says_why(
     expect(thumbnail).to_have_js_property("naturalWidth", 160)  # the image itself arrived, by its signed link
 
     actor.goto(f"{server.url}/inspector/chats/{chat_id}")
+    for name in ("Stop typing", "Read", "Leave"):  # the far side's actions need no scrolling on a laptop
+        box = actor.get_by_role("button", name=name, exact=True).bounding_box()
+        assert box is not None and box["y"] + box["height"] <= DESKTOP["height"], name
     actor.get_by_label("Handle").select_option(members[0])
     actor.get_by_label("Message", exact=True).last.fill("Count me in! Is there a vegetarian option?")
     actor.get_by_role("button", name="Send as them").click()

@@ -183,6 +183,7 @@ async def test_the_handles_page_sets_a_handles_services_faults_and_device(world:
                          "auto_read_ms": None, "offline": True, "replies": replies, "blocked": False}  # fmt: skip
         page = (await http.get("/inspector/handles")).text
         assert f"<h2>{handle}</h2>" in page
+        assert "a message matching <code>hi</code> → “hello” after 10 ms" in page  # its reply rules are shown
         refused = await http.post("/inspector/handles", data={"csrf_token": token, "handle": handle, "services": "Fax"})
         assert refused.status_code == 400
         assert "Unknown service" in refused.text
