@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
-# aiohttp is imported on first use, not at startup (it is a tenth of `serve`'s start; docs/benchmarks.md).
+# aiohttp is imported on first use, not at startup: it weighs on `serve`'s start (docs/benchmarks.md).
 if TYPE_CHECKING:
     import aiohttp
 

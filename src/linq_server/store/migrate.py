@@ -39,7 +39,7 @@ def migrate(url: str) -> None:
 
     Processes migrating one database at once take turns (see ``one_migration_at_a_time``): the
     first migrates, the others then find the schema at head. A database already at head is left alone
-    without loading Alembic (a tenth of ``serve``'s start).
+    without loading Alembic, which weighs on ``serve``'s start (docs/benchmarks.md).
     """
     ensure_sqlite_folder(url)
     if _revision(url) == head_revision():

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-# aiohttp is imported on first use, not at startup (it is a tenth of `serve`'s start; docs/benchmarks.md).
+# aiohttp is imported on first use, not at startup: it weighs on `serve`'s start (docs/benchmarks.md).
 if TYPE_CHECKING:
     import aiohttp
 
