@@ -3,6 +3,7 @@ client gets the error, not a 202, and nothing is queued."""
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from tests.api.test_errors import assert_envelope
@@ -64,3 +65,23 @@ async def test_a_send_whose_commit_fails_is_not_answered_202_and_records_nothing
     await _allow_commits(world)
     retried = await world.http.post(f"/v3/chats/{chat_id}/messages", json={"message": TEXT})
     assert retried.status_code == 202, retried.text
+
+
+async def test_a_full_disk_refuses_writes_with_503_and_reads_go_on(world: World) -> None:
+    if not world.services.db.sqlite:
+        pytest.skip("SQLite's own page limit stands in for a full disk")
+    chats = [await group(world) for _ in range(4)]
+    async with world.services.db.write() as conn:
+        # The writer connection (one, reused) may not grow the file any more: SQLite answers SQLITE_FULL.
+        pages = (await conn.execute(sa.text("PRAGMA page_count"))).scalar_one()
+        await conn.execute(sa.text(f"PRAGMA max_page_count = {pages}"))
+    statuses = [
+        (await world.http.post(f"/v3/chats/{chat_id}/participants", json={"handle": new_phone(1)})).status_code
+        for chat_id in chats
+        for _ in range(28)
+    ]
+    assert set(statuses) == {202, 503} and statuses[-1] == 503, statuses  # free pages fill, then nothing fits
+    refused = await world.http.post(f"/v3/chats/{chats[0]}/participants", json={"handle": new_phone(1)})
+    assert_envelope(refused, 503, 3001)
+    assert refused.headers["retry-after"] == "5"
+    assert (await world.http.get(f"/v3/chats/{chats[0]}")).status_code == 200  # reads go on
