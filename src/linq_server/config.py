@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
@@ -59,16 +60,21 @@ class Settings(BaseSettings):
 def kept_secret(path: Path, make: Callable[[], str]) -> str:
     """The secret stored at ``path``, made with ``make`` and written owner-only the first time.
 
-    Safe against two processes starting at once: the file is created exclusively, and the loser reads it.
+    Safe against processes starting at once (``serve --workers``): the secret is written whole to a file of
+    its own, then linked into place, which fails if another process got there first; then its secret is read.
+    No process can read a file that is still being written, and all of them end with the same secret.
     """
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     secret = make()
+    fd, draft = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # owner-only, as mkstemp makes it
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secret + "\n")
+        os.link(draft, path)
     except FileExistsError:
         return path.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secret + "\n")
+    finally:
+        os.unlink(draft)
     return secret

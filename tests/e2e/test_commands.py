@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import secrets
 import stat
 from pathlib import Path
+from typing import Any
 
 import httpx
 from linq import LinqAPIV3
 
+from linq_server.config import kept_secret
 from linq_server.domain.partners import generate_api_key
 from tests.support.cli import run_cli
 from tests.support.jobs import settled, unfinished_jobs
@@ -91,3 +95,26 @@ def test_the_generated_keys_are_kept_owner_only_across_restarts(fresh_database_u
     finally:
         server.stop()
         receiver.stop()
+
+
+def _take_secret(barrier: Any, path: str, taken: Any) -> None:
+    barrier.wait()
+    taken.put(kept_secret(Path(path), lambda: secrets.token_hex(32)))
+
+
+def test_processes_starting_at_once_all_keep_the_same_whole_secret(tmp_path: Path) -> None:
+    # serve --workers starts its processes together on a fresh data folder: each must read the one server
+    # key (a process that read a half-written file could not open the webhook secrets the others sealed).
+    forked = multiprocessing.get_context("fork")
+    for attempt in range(60):
+        path = tmp_path / str(attempt) / "secret-key"
+        barrier, taken = forked.Barrier(6), forked.Queue()
+        processes = [forked.Process(target=_take_secret, args=(barrier, str(path), taken)) for _ in range(6)]
+        for process in processes:
+            process.start()
+        secrets_taken = [taken.get(timeout=30) for _ in processes]
+        for process in processes:
+            process.join()
+        assert len(set(secrets_taken)) == 1 and len(secrets_taken[0]) == 64, (attempt, secrets_taken)
+        assert path.read_text().strip() == secrets_taken[0]
+        assert sorted(p.name for p in path.parent.iterdir()) == ["secret-key"]  # no draft left behind
