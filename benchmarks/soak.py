@@ -215,7 +215,10 @@ def main() -> None:
           f"{percentile(delays, 50) * 1000:.0f} ms", f"{percentile(delays, 95) * 1000:.0f} ms",
           f"{max(first.values()) - ended:.1f} s"]],
     )  # fmt: skip
+    logged = (folder / "server.log").read_text(errors="replace").splitlines()
+    errors = sum(1 for line in logged if " ERROR " in line or " CRITICAL " in line)
     print(f"flapping receiver: {len(flapping.received)} requests; server log: {folder / 'server.log'}")
+    print(f"server log: {len(logged)} lines, {errors} at ERROR or worse")
     if lost:
         raise SystemExit(f"{len(lost)} accepted requests were never announced")
 
