@@ -17,6 +17,7 @@ from linq_server.domain.partners import generate_api_key
 from linq_server.services import build_services
 from linq_server.store import jobs as job_store
 from tests.conftest import make_partner
+from tests.support.groups import group_with_new_members
 from tests.support.jobs import settled, settled_async
 from tests.support.phones import new_phone
 from tests.support.receiver import Answer, Receiver
@@ -128,17 +129,7 @@ def test_work_cut_off_by_kill_9_is_announced_within_10_s_of_the_restart(
     receiver.start()
     server = ServerProcess(fresh_database_url, tmp_path / "data", generate_api_key(), [new_phone(0)]).start()
     try:
-        with LinqAPIV3(api_key=server.api_key, base_url=server.base_url, _strict_response_validation=True) as sdk:
-            secret = sdk.webhook_subscriptions.create(
-                target_url=receiver.url, subscribed_events=["participant.added"]
-            ).signing_secret
-            chat_id = sdk.chats.create(
-                from_=server.phone_numbers[0], to=[new_phone(1), new_phone(2)],
-                message={"parts": [{"type": "text", "value": "hi"}]},
-            ).chat.id  # fmt: skip
-            handles = [new_phone(1) for _ in range(10)]
-            for handle in handles:
-                sdk.chats.participants.add(chat_id, handle=handle)
+        secret, _chat_id, handles = group_with_new_members(server, receiver, 10)
         receiver.wait_for(10, timeout=30)  # every delivery is in flight, none answered
         server.kill()
         receiver.default = Answer()

@@ -154,20 +154,11 @@ def _ride_out_a_restart_and_a_stop(cluster: PostgresCluster, api: ServerProcess)
 
 @needs_postgres
 @pytest.mark.timeout(240)
-def test_one_process_rides_out_a_postgresql_restart_and_stop(cluster: PostgresCluster, tmp_path: Path) -> None:
-    api = ServerProcess(cluster.url, tmp_path / "data", generate_api_key(), [new_phone(0)]).start()
-    try:
-        _ride_out_a_restart_and_a_stop(cluster, api)
-    finally:
-        api.stop()
-
-
-@needs_postgres
-@pytest.mark.timeout(240)
-def test_serve_workers_2_rides_out_a_postgresql_restart_and_stop(cluster: PostgresCluster, tmp_path: Path) -> None:
-    api = ServerProcess(
-        cluster.url, tmp_path / "data", generate_api_key(), [new_phone(0)], command=("serve", "--workers", "2")
-    ).start()
+@pytest.mark.parametrize("command", [("serve",), ("serve", "--workers", "2")], ids=["one process", "workers 2"])
+def test_serve_rides_out_a_postgresql_restart_and_stop(
+    cluster: PostgresCluster, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    api = ServerProcess(cluster.url, tmp_path / "data", generate_api_key(), [new_phone(0)], command=command).start()
     try:
         _ride_out_a_restart_and_a_stop(cluster, api)
     finally:

@@ -16,6 +16,7 @@ import standardwebhooks
 from linq import BadRequestError, ConflictError, LinqAPIV3, NotFoundError
 
 from linq_server.domain.partners import generate_api_key
+from tests.support.groups import group_with_new_members
 from tests.support.jobs import settled
 from tests.support.phones import new_phone
 from tests.support.receiver import Received, Receiver
@@ -211,17 +212,7 @@ def test_accepted_changes_survive_a_kill_9(fresh_database_url: str, tmp_path: Pa
     server = ServerProcess(fresh_database_url, tmp_path / "data", key, lines, extra_env=slow).start()
     worker = ServerProcess(fresh_database_url, tmp_path / "data", key, lines, command=("worker",))
     try:
-        with LinqAPIV3(api_key=server.api_key, base_url=server.base_url, _strict_response_validation=True) as sdk:
-            secret = sdk.webhook_subscriptions.create(
-                target_url=receiver.url, subscribed_events=["participant.added"]
-            ).signing_secret
-            chat_id = sdk.chats.create(
-                from_=server.phone_numbers[0], to=[new_phone(1), new_phone(2)],
-                message={"parts": [{"type": "text", "value": "hi"}]},
-            ).chat.id  # fmt: skip
-            handles = [new_phone(3) for _ in range(10)]
-            for handle in handles:
-                assert sdk.chats.participants.add(chat_id, handle=handle).status == "accepted"
+        secret, chat_id, handles = group_with_new_members(server, receiver, 10, member_digit=3)
         server.kill()  # the network was still "working" on every change
         # Back without a worker first, to see the premise: nothing had been applied before the kill.
         server.command = ("serve", "--no-worker")
