@@ -87,7 +87,12 @@ class Receiver:
     def stop(self) -> None:
         if self._server and self._thread:
             self._server.should_exit = True
+            self._server.force_exit = True  # answers still being held (a hanging receiver) do not hold the stop
             self._thread.join(timeout=10)
+
+    def received_since(self, moment: float) -> list[Received]:
+        """What arrived after ``moment`` (``time.time()``)."""
+        return [hit for hit in list(self.received) if hit.at > moment]
 
     def wait_for(self, count: int, timeout: float = 15.0) -> list[Received]:
         deadline = time.monotonic() + timeout
