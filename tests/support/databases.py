@@ -12,7 +12,7 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from linq_server.store.migrate import migrate
+from linq_server.store.migrate import upgrade
 
 POSTGRES_URL = os.environ.get("LINQ_SERVER_TEST_POSTGRES_URL")
 
@@ -30,7 +30,10 @@ async def _pg(url: str, statement: str) -> None:
 
 
 class DatabaseFactory:
-    """Makes migrated databases cheaply: one template is migrated, every database copies it."""
+    """Makes migrated databases cheaply: one template is migrated, every database copies it.
+
+    The template runs every migration (not the first start's shortcut), so the suite runs on what an upgrade
+    builds."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -41,9 +44,9 @@ class DatabaseFactory:
         self.template = self._new_name()
         if POSTGRES_URL:
             asyncio.run(_pg(POSTGRES_URL, f'CREATE DATABASE "{self.template}"'))
-            migrate(self._pg_url(self.template))
+            upgrade(self._pg_url(self.template))
         else:
-            migrate(self._sqlite_url(self.template))
+            upgrade(self._sqlite_url(self.template))
 
     def _new_name(self) -> str:
         return f"linq_test_{uuid.uuid4().hex[:12]}"

@@ -16,6 +16,7 @@ from sqlalchemy.pool import NullPool
 
 from linq_server.store.availability import is_unavailable
 from linq_server.store.database import async_url, ensure_sqlite_folder, is_sqlite
+from linq_server.store.schema import metadata
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -44,10 +45,53 @@ def migrate(url: str) -> None:
     ensure_sqlite_folder(url)
     if _revision(url) == head_revision():
         return
+    with _sqlite_file_locked(url):
+        if asyncio.run(_create_on_empty(url)):
+            return
+        upgrade(url)
+
+
+def upgrade(url: str) -> None:
+    """Run the migrations from the database's revision to head (Alembic)."""
     from alembic import command
 
-    with _sqlite_file_locked(url):
-        command.upgrade(alembic_config(url), "head")
+    command.upgrade(alembic_config(url), "head")
+
+
+async def _create_on_empty(url: str) -> bool:
+    """On a database with no tables (a first start), create the newest schema in one transaction and record its
+    revision, as the migrations would have left it (a test holds the two alike) but without running them one by
+    one. False when the database has tables: then the migrations bring it up to date."""
+    engine = create_async_engine(async_url(url), poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                # The lock the migrations take: processes starting at once take turns, the later ones find tables.
+                await connection.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+                await connection.commit()
+            try:
+                async with connection.begin():
+                    if await connection.run_sync(lambda sync: sa.inspect(sync).get_table_names()):
+                        return False
+                    await connection.run_sync(metadata.create_all)
+                    await connection.execute(sa.text(_VERSION_TABLE))
+                    await connection.execute(
+                        sa.text("INSERT INTO alembic_version (version_num) VALUES (:head)"), {"head": head_revision()}
+                    )
+                return True
+            finally:
+                if connection.dialect.name == "postgresql":
+                    await connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+                    await connection.commit()
+    finally:
+        await engine.dispose()
+
+
+# Alembic's own version table, as it creates it.
+_VERSION_TABLE = (
+    "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL,"
+    " CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
+)
 
 
 def head_revision() -> str:
