@@ -73,7 +73,7 @@ async def _create_on_empty(url: str) -> bool:
                 async with connection.begin():
                     if await connection.run_sync(lambda sync: sa.inspect(sync).get_table_names()):
                         return False
-                    await connection.run_sync(metadata.create_all)
+                    await connection.run_sync(lambda sync: metadata.create_all(sync, checkfirst=False))
                     await connection.execute(sa.text(_VERSION_TABLE))
                     await connection.execute(
                         sa.text("INSERT INTO alembic_version (version_num) VALUES (:head)"), {"head": head_revision()}
