@@ -29,8 +29,9 @@ IDLE_POLL_SECONDS = 1.0
 # per claim, and claims come with nearly every commit under load).
 BURY_EVERY = timedelta(seconds=5)
 BATCH_SIZE = 32
-# Batches of one lane (a webhook target) that run at once: a hanging target holds this many, and no more.
-LANE_BATCHES = 2
+# Batches of one lane (a webhook target) that run at once: a hanging target holds this many, and no more. One
+# also keeps a target's deliveries in order, and measured no slower than two (docs/operations.md).
+LANE_BATCHES = 1
 CHECK_IN_SECONDS = 1.0
 # A worker that has not checked in for this long is taken for dead, and the jobs it held are claimed again.
 SILENT_SECONDS = 5.0
