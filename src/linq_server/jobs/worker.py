@@ -78,7 +78,6 @@ class Worker:
         self._lanes: Counter[str] = Counter()
         self._buried_at: datetime | None = None
         self.started_at = time.time()
-        self.checked_in_at: float | None = None
         self._loop_health = Outage("the job worker", log)
         self._check_in_health = Outage("the job worker's check-in", log)
         queue.on_enqueue(self.wake)
@@ -170,7 +169,6 @@ class Worker:
             await store.check_in(conn, self.id, started_at=self.started_at, at=now)
             if self._check_in_health.healthy_for() >= SILENT_SECONDS:
                 freed = await store.reclaim_from_silent(conn, silent_since=now - SILENT_SECONDS, now=self.clock.now())
-        self.checked_in_at = now
         return freed
 
     async def _check_out(self) -> None:
