@@ -182,7 +182,7 @@ class Worker:
         """Run until no job is due and none is in hand (tests drive time with a manual clock)."""
         while True:
             running = len(self._batches)
-            claimed = await self._claim() if running < self.max_batches else []
+            claimed = await self._claim() if self._free_slot() else []
             self._start(claimed)
             # Idle only if no batch was running when the claim began: one that finished during the claim
             # may have committed new jobs after the claim's snapshot (on PostgreSQL), so claim once more.

@@ -63,12 +63,16 @@ def _transaction(connection: AsyncConnection) -> _Transaction:
     return state
 
 
+_SQLITE_SCHEMES = ("sqlite", "sqlite+aiosqlite")
+_POSTGRESQL_SCHEMES = ("postgresql", "postgres", "postgresql+asyncpg")
+
+
 def async_url(url: str) -> str:
     """Turn a user-facing URL (``sqlite:///…``, ``postgresql://…``) into its async-driver form."""
     parsed = make_url(url)
-    if parsed.drivername in ("sqlite", "sqlite+aiosqlite"):
+    if parsed.drivername in _SQLITE_SCHEMES:
         return parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
-    if parsed.drivername in ("postgresql", "postgres", "postgresql+asyncpg"):
+    if parsed.drivername in _POSTGRESQL_SCHEMES:
         return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
     raise ValueError(f"unsupported database URL scheme: {parsed.drivername}")
 
@@ -84,7 +88,7 @@ def url_problem(url: str) -> str | None:
     except sa.exc.ArgumentError:
         return f"{url!r} is not a database URL: use sqlite:///PATH or postgresql://USER@HOST:PORT/DB"
     scheme = parsed.drivername
-    if scheme not in ("sqlite", "sqlite+aiosqlite", "postgresql", "postgres", "postgresql+asyncpg"):
+    if scheme not in (*_SQLITE_SCHEMES, *_POSTGRESQL_SCHEMES):
         return f"unsupported database {scheme!r}: use sqlite:///PATH or postgresql://USER@HOST:PORT/DB"
     if is_sqlite(url) and (parsed.host or not parsed.database):
         return (
